@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+
+#include "pgsluice/engine/progress.hpp"
+
+namespace pgsluice::engine {
+
+// Everything `pgsluice copy` was asked to do.
+struct CopyOptions {
+    std::string source;  // libpq conninfo or URI (may be empty: PG* variables)
+    std::string target;
+    int jobs = 2;
+    int index_jobs = 2;
+    bool clean = false;
+    bool no_owner = false;
+    bool no_privileges = false;
+    bool skip_analyze = false;
+    long long split_bytes = 1LL << 30;
+    ProgressMode progress = ProgressMode::automatic;
+    std::string report_file;
+    bool verbose = false;
+    bool quiet = false;
+};
+
+// Copies the source database into the target: schema, data in parallel, indexes as each
+// table's data lands, then constraints, sequences, large objects and statistics.
+// Returns normally on success; throws pgsluice::Error (with its exit code) on failure.
+void runCopy(const CopyOptions& options);
+
+}  // namespace pgsluice::engine

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pgsluice/pg/catalog.hpp"
+
+namespace pgsluice::engine {
+
+// One COPY: a whole table, or a range of its pages when the table is split.
+struct WorkUnit {
+    size_t table = 0;          // index into Plan::tables
+    int part = 0;              // 0-based part number
+    int parts = 1;             // how many parts the table was cut into
+    long long first_page = 0;  // ctid range [first_page, end_page); end_page < 0 = open end
+    long long end_page = -1;
+    long long estimated_bytes = 0;
+};
+
+// What a copy of the source will do with one table.
+struct PlannedTable {
+    const pg::Table* table = nullptr;
+    bool with_data = true;  // false: definition only (--exclude-table-data)
+    int parts = 1;
+};
+
+// The whole plan: tables in the order their data moves (largest first) and the work units.
+struct Plan {
+    std::vector<PlannedTable> tables;
+    std::vector<WorkUnit> units;
+    long long total_bytes = 0;  // on-disk bytes of the tables whose data moves
+};
+
+// Planner settings.
+struct PlanOptions {
+    long long split_bytes = 1LL << 30;  // tables larger than this are cut into ctid ranges
+};
+
+// Orders the tables holding data largest first and cuts the large ones into page ranges.
+// `skip_data` lists oids whose rows stay behind.
+Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
+              const std::vector<uint32_t>& skip_data = {});
+
+// The COPY ... TO STDOUT statement that reads one unit from the source.
+std::string copyOutSql(const pg::Table& table, const WorkUnit& unit);
+
+// The COPY ... FROM STDIN statement that loads one unit; `freeze` when the table was truncated
+// in the same transaction.
+std::string copyInSql(const pg::Table& table, bool freeze);
+
+// Parses sizes such as 1GB, 512MB, 100kB, 4096 (bytes). Throws UsageError.
+long long parseSize(const std::string& text);
+
+// Formats a byte count for people: 1.5 GB, 20 MB.
+std::string formatBytes(double bytes);
+
+}  // namespace pgsluice::engine

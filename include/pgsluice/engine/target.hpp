@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+
+#include "pgsluice/engine/abort.hpp"
+#include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/pg/schema_tool.hpp"
+
+namespace pgsluice::engine {
+
+// How far a run got with the target, for the message a failure ends with.
+enum class TargetState { untouched, schema_partial, schema_loaded, data_loaded, complete };
+
+// One sentence saying what a failed run left on the target and what to do next.
+std::string describeState(TargetState state);
+
+// A private temporary directory, removed with everything in it when this object dies.
+class TempDir {
+  public:
+    explicit TempDir(const std::string& prefix);
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+// A target connection with the session settings every loader uses.
+pg::Connection openTargetSession(const std::string& conninfo);
+
+// Throws UsageError naming some of the objects when the target database is not empty.
+void requireEmptyTarget(pg::Connection& target);
+
+// Drops the objects of `archive` from the target as `pg_restore --clean --if-exists` would,
+// in one transaction.
+void cleanTarget(pg::Connection& target, const pg::SchemaTool& tool, const std::string& archive,
+                 const pg::RestoreOptions& options);
+
+// Writes the pg_restore list of the archive with the indexes and constraints the run builds
+// itself (IndexDef of the catalog) commented out; returns the list file's path.
+std::string writePostDataList(const pg::SchemaTool& tool, const std::string& archive,
+                              const pg::Catalog& catalog, const std::string& dir);
+
+// ANALYZE every table of the catalog on `jobs` target connections.
+void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog, int jobs,
+                   AbortSignal& abort);
+
+}  // namespace pgsluice::engine

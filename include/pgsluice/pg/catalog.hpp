@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pgsluice/pg/connection.hpp"
+
+namespace pgsluice::pg {
+
+// One column that COPY moves (generated and dropped columns are never listed).
+struct Column {
+    std::string name;
+    uint32_t type_oid = 0;
+};
+
+// An index (or the PK/UNIQUE/EXCLUDE constraint that owns it) built right after its table's data.
+struct IndexDef {
+    uint32_t index_oid = 0;
+    uint32_t constraint_oid = 0;  // 0 when the index backs no constraint
+    std::string name;
+    std::string create_sql;  // fully qualified; includes CLUSTER ON / REPLICA IDENTITY follow-ups
+};
+
+// A table of the source database as the planner needs it.
+struct Table {
+    uint32_t oid = 0;
+    std::string schema;
+    std::string name;
+    std::string qualified;  // "schema"."name", quoted for SQL
+    char relkind = 'r';     // r ordinary, p partitioned, f foreign, m materialized view
+    bool unlogged = false;
+    bool is_partition = false;
+    std::vector<uint32_t> ancestors;  // parents up the inheritance/partition tree
+    long long total_bytes = 0;        // on disk, TOAST included
+    long long main_bytes = 0;         // main fork only: what ctid ranges cut
+    double estimated_rows = 0;
+    std::vector<Column> columns;
+    // False when a column's binary form embeds type OIDs that differ between servers (arrays of
+    // user types, composite types): such tables move as COPY text instead.
+    bool binary_safe = true;
+    std::vector<IndexDef> indexes;
+
+    // True for tables whose rows COPY moves (ordinary tables and partition leaves).
+    bool holdsData() const { return relkind == 'r'; }
+    // The column list for COPY, quoted: ("a", "b").
+    std::string columnList() const;
+};
+
+// A sequence whose value is carried over.
+struct Sequence {
+    std::string schema;
+    std::string name;
+    std::string qualified;
+};
+
+// What the planner knows of the source database, read inside the exported snapshot.
+struct Catalog {
+    std::vector<Table> tables;
+    std::vector<Sequence> sequences;
+    std::vector<uint32_t> large_objects;
+    int server_version = 0;
+    std::string database;
+    long long block_size = 8192;
+
+    // The table with this oid, or nullptr.
+    const Table* find(uint32_t oid) const;
+};
+
+// Reads tables, columns, indexes, sequences and large objects from the source.
+// `conn` must be inside the snapshot transaction, with search_path empty so definitions are
+// schema-qualified.
+Catalog loadCatalog(Connection& conn);
+
+// True when COPY BINARY output of this type can be read by another server whatever its OIDs.
+// `types` maps oid -> (typtype, typelem, typbasetype, typlen).
+struct TypeInfo {
+    char typtype = 'b';
+    uint32_t typelem = 0;
+    uint32_t typbasetype = 0;
+    int typlen = 0;
+};
+bool binarySafeType(uint32_t oid, const std::vector<std::pair<uint32_t, TypeInfo>>& types);
+
+}  // namespace pgsluice::pg

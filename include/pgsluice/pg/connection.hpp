@@ -1,0 +1,131 @@
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pgsluice/error.hpp"
+
+namespace pgsluice::pg {
+
+// A server-reported error, with its SQLSTATE so callers can tell kinds of failure apart.
+class PgError : public Error {
+  public:
+    PgError(const std::string& message, std::string sqlstate)
+        : Error(message), sqlstate_(std::move(sqlstate)) {}
+
+    // The five-character SQLSTATE, or empty when libpq itself failed (connection lost...).
+    const std::string& sqlstate() const noexcept { return sqlstate_; }
+
+  private:
+    std::string sqlstate_;
+};
+
+// Owner of one PGresult: move-only, cleared exactly once.
+class Result {
+  public:
+    Result() = default;
+    explicit Result(PGresult* res) : res_(res) {}
+    Result(Result&& other) noexcept : res_(std::exchange(other.res_, nullptr)) {}
+    Result& operator=(Result&& other) noexcept;
+    Result(const Result&) = delete;
+    Result& operator=(const Result&) = delete;
+    ~Result() { PQclear(res_); }
+
+    // Number of rows in the result.
+    int rows() const { return PQntuples(res_); }
+    // Number of columns in the result.
+    int columns() const { return PQnfields(res_); }
+    // The text value at (row, column); empty for NULL.
+    std::string_view get(int row, int column) const;
+    // True when the value at (row, column) is SQL NULL.
+    bool isNull(int row, int column) const { return PQgetisnull(res_, row, column) != 0; }
+    // The value parsed as a 64-bit integer (0 for NULL).
+    long long getInt(int row, int column) const;
+    // True for the text value 't'.
+    bool getBool(int row, int column) const { return get(row, column) == "t"; }
+    // The rows a command affected ("COPY 42" gives 42), 0 when not reported.
+    long long affectedRows() const;
+    // The status libpq gave this result.
+    ExecStatusType status() const { return PQresultStatus(res_); }
+    PGresult* get() const { return res_; }
+
+  private:
+    PGresult* res_ = nullptr;
+};
+
+// Which server a connection talks to; used in messages and for the read-only guarantee.
+enum class Role { source, target };
+
+// Human name of a role for messages.
+const char* roleName(Role role);
+
+// Owner of one PGconn with the few operations pgsluice needs. Not thread-safe, except cancel().
+class Connection {
+  public:
+    // Connects with a libpq conninfo string or URI (PG* variables, .pgpass and services apply).
+    // A source connection is made read-only for its whole life.
+    static Connection open(const std::string& conninfo, Role role);
+
+    Connection(Connection&&) noexcept;
+    Connection& operator=(Connection&&) noexcept;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    // Runs one or more statements and returns the last result; throws PgError on failure.
+    Result exec(const std::string& sql);
+    // Runs one statement with text parameters ($1, $2...; nullopt is NULL); throws on failure.
+    Result execParams(const std::string& sql,
+                      const std::vector<std::optional<std::string>>& params);
+
+    // Starts `COPY ... TO STDOUT`; then call getCopyData until it returns false.
+    void beginCopyOut(const std::string& sql);
+    // Takes the next COPY chunk into `chunk` (owned by libpq, valid until the next call).
+    // Returns false at the end of the COPY, after checking the final result.
+    bool getCopyData(std::string_view& chunk);
+
+    // Starts `COPY ... FROM STDIN`; then putCopyData any number of times and endCopyIn.
+    void beginCopyIn(const std::string& sql);
+    // Sends bytes of COPY data.
+    void putCopyData(std::string_view bytes);
+    // Ends the COPY (or aborts it with `error_message`) and returns the rows the server loaded.
+    long long endCopyIn(const char* error_message = nullptr);
+
+    // Asks the server to cancel whatever this connection runs; safe from any thread.
+    void cancel() noexcept;
+
+    // Escapes an identifier ("schema"."table" parts) for this server.
+    std::string quoteIdentifier(std::string_view name) const;
+    // Escapes a string literal for this server.
+    std::string quoteLiteral(std::string_view value) const;
+
+    // The server's version as libpq reports it (e.g. 150004).
+    int serverVersion() const { return PQserverVersion(conn_); }
+    // Effective connection parameters, password left out, as a conninfo string for pg_dump & co.
+    std::string conninfoWithoutPassword() const;
+    // The password libpq used, if any; only ever passed to child processes by environment.
+    std::string password() const;
+    // Host (or socket directory) and database, for messages; never includes a password.
+    std::string describe() const;
+    Role role() const { return role_; }
+    PGconn* raw() const { return conn_; }
+
+  private:
+    Connection(PGconn* conn, Role role);
+    [[noreturn]] void fail(const std::string& what, const PGresult* res) const;
+
+    PGconn* conn_ = nullptr;
+    PGcancel* cancel_ = nullptr;
+    Role role_ = Role::source;
+    char* copy_buffer_ = nullptr;  // last PQgetCopyData buffer, freed on the next call
+};
+
+}  // namespace pgsluice::pg

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pgsluice/pg/connection.hpp"
+
+namespace pgsluice::pg {
+
+// The outcome of a child process.
+struct ProcessResult {
+    int exit_code = 0;
+    std::string out;
+    std::string err;
+};
+
+// Runs `argv` with `env` added to this process's environment and waits for it, capturing
+// stdout and stderr. Signals blocked in this process are unblocked in the child.
+ProcessResult runProcess(const std::vector<std::string>& argv,
+                         const std::vector<std::pair<std::string, std::string>>& env);
+
+// One line of `pg_restore -l`.
+struct TocEntry {
+    int dump_id = 0;
+    uint32_t catalog_oid = 0;  // 1259 pg_class, 2606 pg_constraint...
+    uint32_t oid = 0;
+    std::string desc;  // INDEX, CONSTRAINT, FK CONSTRAINT, TRIGGER...
+    std::string line;  // the whole line, for -L lists
+};
+
+// Options shared by the pg_restore steps.
+struct RestoreOptions {
+    bool no_owner = false;
+    bool no_privileges = false;
+    int jobs = 1;
+};
+
+// pg_dump and pg_restore, the real dependency for schema DDL.
+class SchemaTool {
+  public:
+    // Finds pg_dump and pg_restore at least as new as the source server (PGSLUICE_PG_BINDIR,
+    // /usr/lib/postgresql/N/bin, then PATH).
+    explicit SchemaTool(int source_server_version);
+
+    // Dumps pre-data and post-data of the source in custom format to `path`, inside `snapshot`.
+    // `extra_args` carries selection options (-t, -n...).
+    void dump(const Connection& source, const std::string& snapshot, const std::string& path,
+              const std::vector<std::string>& extra_args) const;
+
+    // The table of contents of a custom-format archive.
+    std::vector<TocEntry> list(const std::string& path) const;
+
+    // Restores one section ("pre-data" or "post-data") into the target, optionally limited to
+    // the entries of `list_file`. Pre-data runs in a single transaction.
+    void restore(const Connection& target, const std::string& path, const std::string& section,
+                 const RestoreOptions& options, const std::string& list_file) const;
+
+    // The DROP ... IF EXISTS statements `pg_restore --clean --if-exists` would run for this
+    // archive, in its order, as one SQL script.
+    std::string cleanScript(const std::string& path, const RestoreOptions& options) const;
+
+    const std::string& pgDumpPath() const { return pg_dump_; }
+
+  private:
+    void check(const ProcessResult& result, const std::string& what) const;
+
+    std::string pg_dump_;
+    std::string pg_restore_;
+};
+
+}  // namespace pgsluice::pg

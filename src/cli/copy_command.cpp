@@ -1,0 +1,51 @@
+#include <memory>
+
+#include "pgsluice/cli/commands.hpp"
+#include "pgsluice/engine/copy_job.hpp"
+#include "pgsluice/engine/planner.hpp"
+
+namespace pgsluice::cli {
+
+void addCopyCommand(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand(
+        "copy", "Copy a database from --source to --target directly, in parallel");
+    // Options live as long as the App: the callback below runs after parsing.
+    auto options = std::make_shared<engine::CopyOptions>();
+    auto split = std::make_shared<std::string>("1GB");
+    auto progress = std::make_shared<std::string>("auto");
+
+    cmd->add_option("--source", options->source, "Source connection (URI or key=value)")
+        ->envname("PGSLUICE_SOURCE")
+        ->required();
+    cmd->add_option("--target", options->target, "Target connection (URI or key=value)")
+        ->envname("PGSLUICE_TARGET")
+        ->required();
+    cmd->add_option("-j,--jobs", options->jobs, "Parallel data connections")->capture_default_str();
+    cmd->add_option("--index-jobs", options->index_jobs, "Parallel index builds (default: --jobs)");
+    cmd->add_flag("--clean", options->clean,
+                  "Drop and recreate the copied objects on the target (as pg_restore --clean "
+                  "--if-exists)");
+    cmd->add_flag("--no-owner", options->no_owner, "Do not set object owners on the target");
+    cmd->add_flag("--no-privileges", options->no_privileges,
+                  "Do not copy privileges (GRANT/REVOKE)");
+    cmd->add_flag("--skip-analyze", options->skip_analyze, "Do not ANALYZE the target at the end");
+    cmd->add_option("--split-tables-larger-than", *split,
+                    "Cut tables larger than SIZE (TOAST included) into ctid ranges")
+        ->capture_default_str();
+    cmd->add_option("--progress", *progress, "auto|plain|json|none")->capture_default_str();
+    cmd->add_option("--report", options->report_file, "Write a JSON summary to FILE");
+    cmd->add_flag("-v,--verbose", options->verbose, "Say more");
+    cmd->add_flag("-q,--quiet", options->quiet, "Say only errors and warnings");
+
+    auto* index_jobs_opt = cmd->get_option("--index-jobs");
+    cmd->callback([&action, options, split, progress, index_jobs_opt] {
+        if (index_jobs_opt->count() == 0) {
+            options->index_jobs = options->jobs;
+        }
+        options->split_bytes = engine::parseSize(*split);
+        options->progress = engine::parseProgressMode(*progress);
+        action = [options] { engine::runCopy(*options); };
+    });
+}
+
+}  // namespace pgsluice::cli

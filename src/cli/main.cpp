@@ -1,0 +1,34 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "pgsluice/cli/commands.hpp"
+#include "pgsluice/error.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"pgsluice: copy a PostgreSQL database fast, leaving out and rewriting data"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "pgsluice 0.1.0");
+    pgsluice::cli::Action action;
+    pgsluice::cli::addCopyCommand(app, action);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        // CLI11 returns 0 for --help/--version; every real usage error is exit 2.
+        return rc == 0 ? 0 : static_cast<int>(pgsluice::ExitCode::usage);
+    } catch (const pgsluice::Error& e) {
+        std::fprintf(stderr, "pgsluice: error: %s\n", e.what());
+        return static_cast<int>(e.code());
+    }
+    try {
+        action();
+    } catch (const pgsluice::Error& e) {
+        std::fprintf(stderr, "pgsluice: error: %s\n", e.what());
+        return static_cast<int>(e.code());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pgsluice: error: %s\n", e.what());
+        return static_cast<int>(pgsluice::ExitCode::failure);
+    }
+    return 0;
+}

@@ -1,0 +1,100 @@
+#include "pgsluice/engine/abort.hpp"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace pgsluice::engine {
+
+namespace {
+
+// Used to wake the watcher thread when the run is over.
+constexpr int kStopSignal = SIGUSR2;
+
+sigset_t watchedSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, kStopSignal);
+    return set;
+}
+
+}  // namespace
+
+void AbortSignal::fail(std::exception_ptr error) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!error_) {
+            error_ = error;
+        }
+    }
+    aborted_.store(true);
+    cancelAll();
+}
+
+void AbortSignal::interrupt(int signal_number) {
+    signal_.store(signal_number);
+    fail(std::make_exception_ptr(Cancelled(
+        fmt::format("interrupted by {}",
+                    signal_number == SIGINT ? "Ctrl-C (SIGINT)" : strsignal(signal_number)))));
+}
+
+void AbortSignal::check() const {
+    if (aborted()) {
+        throw Cancelled("stopped because another part of the run failed");
+    }
+}
+
+void AbortSignal::rethrow() const {
+    std::lock_guard lock(mutex_);
+    if (error_) {
+        std::rethrow_exception(error_);
+    }
+}
+
+void AbortSignal::watch(pg::Connection* conn) {
+    std::lock_guard lock(mutex_);
+    watched_.push_back(conn);
+    if (aborted_.load()) {
+        conn->cancel();
+    }
+}
+
+void AbortSignal::unwatch(pg::Connection* conn) {
+    std::lock_guard lock(mutex_);
+    watched_.erase(std::remove(watched_.begin(), watched_.end(), conn), watched_.end());
+}
+
+void AbortSignal::cancelAll() {
+    std::lock_guard lock(mutex_);
+    for (pg::Connection* conn : watched_) {
+        conn->cancel();
+    }
+}
+
+SignalWatcher::SignalWatcher(AbortSignal& abort) {
+    sigset_t set = watchedSignals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    thread_ = std::thread([&abort, set] {
+        for (;;) {
+            int sig = 0;
+            if (sigwait(&set, &sig) != 0 || sig == kStopSignal) {
+                return;
+            }
+            abort.interrupt(sig);
+        }
+    });
+}
+
+SignalWatcher::~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), kStopSignal);
+    thread_.join();
+    sigset_t set = watchedSignals();
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+}  // namespace pgsluice::engine

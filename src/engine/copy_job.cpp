@@ -1,0 +1,305 @@
+#include "pgsluice/engine/copy_job.hpp"
+
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/planner.hpp"
+#include "pgsluice/engine/sql_pool.hpp"
+#include "pgsluice/engine/target.hpp"
+#include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/pg/schema_tool.hpp"
+#include "pgsluice/pg/snapshot.hpp"
+
+namespace pgsluice::engine {
+
+namespace {
+
+// One copy run: owns the snapshot, the plan and the workers.
+class CopyRun {
+  public:
+    explicit CopyRun(const CopyOptions& options)
+        : options_(options), progress_(options.progress, options.verbose, options.quiet) {}
+
+    // Runs every phase; throws the first failure with the state the target is left in.
+    void run();
+
+  private:
+    void copyData();
+    void dataWorker();
+    void copyUnit(pg::Connection& src, pg::Connection& dst, const WorkUnit& unit);
+    void tableLoaded(size_t table);
+    void copySequences(pg::Connection& target);
+    void copyLargeObjects(pg::Connection& target);
+    void writeReport(const std::string& status, const std::string& error);
+
+    const CopyOptions& options_;
+    AbortSignal abort_;
+    Progress progress_;
+    std::optional<pg::Snapshot> snapshot_;
+    pg::Catalog catalog_;
+    Plan plan_;
+    std::atomic<size_t> next_unit_{0};
+    std::unique_ptr<SqlPool> index_pool_;
+    TargetState state_ = TargetState::untouched;
+};
+
+void CopyRun::run() {
+    SignalWatcher signals(abort_);
+    try {
+        progress_.phase("connect");
+        snapshot_.emplace(pg::Snapshot::exportFrom(options_.source));
+        pg::Connection target = openTargetSession(options_.target);
+        Watch watch_target(abort_, target);
+        Watch watch_source(abort_, snapshot_->control());
+        catalog_ = pg::loadCatalog(snapshot_->control());
+        progress_.info(
+            fmt::format("source {} (snapshot {}), target {}", snapshot_->control().describe(),
+                        snapshot_->id(), target.describe()),
+            true);
+        if (!options_.clean) {
+            requireEmptyTarget(target);
+        }
+        plan_ = makePlan(catalog_, PlanOptions{options_.split_bytes});
+        abort_.check();
+
+        progress_.phase("schema");
+        TempDir work("pgsluice-copy");
+        std::string archive = work.path() + "/schema.dump";
+        pg::SchemaTool tool(catalog_.server_version);
+        tool.dump(snapshot_->control(), snapshot_->id(), archive, {});
+        pg::RestoreOptions restore{options_.no_owner, options_.no_privileges, options_.index_jobs};
+        abort_.check();
+        state_ = TargetState::schema_partial;
+        if (options_.clean) {
+            cleanTarget(target, tool, archive, restore);
+        }
+        tool.restore(target, archive, "pre-data", restore, "");
+        state_ = TargetState::schema_loaded;
+        abort_.check();
+
+        progress_.phase("data");
+        copyData();
+        abort_.rethrow();
+
+        progress_.phase("sequences");
+        copySequences(target);
+        copyLargeObjects(target);
+        abort_.check();
+
+        progress_.phase("constraints");
+        state_ = TargetState::data_loaded;
+        std::string list = writePostDataList(tool, archive, catalog_, work.path());
+        tool.restore(target, archive, "post-data", restore, list);
+        abort_.check();
+
+        if (!options_.skip_analyze) {
+            progress_.phase("analyze");
+            analyzeTables(options_.target, catalog_, options_.index_jobs, abort_);
+            abort_.rethrow();
+        }
+        state_ = TargetState::complete;
+        progress_.endPhase();
+    } catch (const Error& e) {
+        abort_.fail(std::current_exception());
+    } catch (const std::exception& e) {
+        abort_.fail(std::make_exception_ptr(Error(e.what())));
+    }
+    progress_.endPhase();
+    progress_.stop();
+    try {
+        abort_.rethrow();
+    } catch (const Error& e) {
+        std::string message = fmt::format("{}\n{}", e.what(), describeState(state_));
+        writeReport(abort_.interrupted() ? "interrupted" : "failed", message);
+        if (state_ != TargetState::untouched) {
+            progress_.printSummary();
+        }
+        if (e.code() == ExitCode::usage) {
+            throw UsageError(message);
+        }
+        throw Error(message, e.code());
+    }
+    progress_.printSummary();
+    writeReport("ok", "");
+}
+
+void CopyRun::copyData() {
+    progress_.start(plan_);
+    index_pool_ = std::make_unique<SqlPool>(
+        options_.index_jobs,
+        [this] {
+            pg::Connection c = openTargetSession(options_.target);
+            c.exec("SET maintenance_work_mem = '256MB'");
+            return c;
+        },
+        abort_,
+        [this](const SqlTask& task, double secs) {
+            progress_.info(fmt::format("built {} in {:.1f}s", task.label, secs), true);
+        });
+    // Tables whose rows stay behind get their indexes at once.
+    for (size_t i = 0; i < plan_.tables.size(); ++i) {
+        if (!plan_.tables[i].with_data) {
+            tableLoaded(i);
+        }
+    }
+    std::vector<std::thread> workers;
+    int n = std::max(1, std::min<int>(options_.jobs, static_cast<int>(plan_.units.size())));
+    for (int w = 0; w < n; ++w) {
+        workers.emplace_back([this] { dataWorker(); });
+    }
+    for (auto& t : workers) {
+        t.join();
+    }
+    progress_.phase("indexes");
+    index_pool_->close();
+    index_pool_->join();
+    index_pool_.reset();
+}
+
+void CopyRun::dataWorker() {
+    try {
+        pg::Connection src = snapshot_->openReader();
+        Watch watch_src(abort_, src);
+        pg::Connection dst = openTargetSession(options_.target);
+        Watch watch_dst(abort_, dst);
+        for (;;) {
+            abort_.check();
+            size_t i = next_unit_.fetch_add(1);
+            if (i >= plan_.units.size()) {
+                return;
+            }
+            copyUnit(src, dst, plan_.units[i]);
+        }
+    } catch (...) {
+        abort_.fail(std::current_exception());
+    }
+}
+
+void CopyRun::copyUnit(pg::Connection& src, pg::Connection& dst, const WorkUnit& unit) {
+    const pg::Table& table = *plan_.tables[unit.table].table;
+    // A table created in this run and loaded in one piece can be frozen on load: its rows are
+    // visible to all at once and need no later VACUUM to set hint bits. TRUNCATE makes the
+    // table "created or truncated in this transaction", which FREEZE requires.
+    bool freeze = unit.parts == 1;
+    progress_.unitStarted(unit.table);
+    try {
+        if (freeze) {
+            dst.exec("BEGIN; TRUNCATE ONLY " + table.qualified);
+        }
+        src.beginCopyOut(copyOutSql(table, unit));
+        dst.beginCopyIn(copyInSql(table, freeze));
+        std::string_view chunk;
+        while (src.getCopyData(chunk)) {
+            dst.putCopyData(chunk);
+            progress_.addBytes(unit.table, static_cast<long long>(chunk.size()));
+            if (abort_.aborted()) {
+                throw Cancelled("stopped");
+            }
+        }
+        long long rows = dst.endCopyIn();
+        if (freeze) {
+            dst.exec("COMMIT");
+        }
+        if (progress_.unitDone(unit.table, rows)) {
+            tableLoaded(unit.table);
+        }
+    } catch (const Cancelled&) {
+        throw;
+    } catch (const Error& e) {
+        if (abort_.aborted()) {
+            throw Cancelled("stopped");
+        }
+        std::string part =
+            unit.parts > 1 ? fmt::format(" (part {} of {})", unit.part + 1, unit.parts) : "";
+        throw Error(fmt::format("copying table {}{}: {}", table.qualified, part, e.what()));
+    }
+}
+
+void CopyRun::tableLoaded(size_t table) {
+    const pg::Table& t = *plan_.tables[table].table;
+    for (const auto& idx : t.indexes) {
+        index_pool_->push({fmt::format("index {} of {}", idx.name, t.qualified), idx.create_sql});
+    }
+}
+
+void CopyRun::copySequences(pg::Connection& target) {
+    std::string sql;
+    for (const auto& seq : catalog_.sequences) {
+        pg::Result res =
+            snapshot_->control().exec("SELECT last_value, is_called FROM " + seq.qualified);
+        sql +=
+            fmt::format("SELECT pg_catalog.setval({}, {}, {});", target.quoteLiteral(seq.qualified),
+                        res.get(0, 0), res.getBool(0, 1) ? "true" : "false");
+    }
+    if (!sql.empty()) {
+        target.exec(sql);
+    }
+}
+
+void CopyRun::copyLargeObjects(pg::Connection& target) {
+    if (catalog_.large_objects.empty()) {
+        return;
+    }
+    constexpr long long kChunk = 1 << 20;
+    long long total = 0;
+    target.exec("BEGIN");
+    for (uint32_t oid : catalog_.large_objects) {
+        for (long long offset = 0;; offset += kChunk) {
+            abort_.check();
+            pg::Result chunk = snapshot_->control().execParams(
+                "SELECT pg_catalog.lo_get($1::pg_catalog.oid, $2::bigint, $3::int)",
+                {std::to_string(oid), std::to_string(offset), std::to_string(kChunk)});
+            std::string_view hex = chunk.get(0, 0);  // \x...: two characters per byte
+            long long bytes = hex.size() > 2 ? static_cast<long long>(hex.size() - 2) / 2 : 0;
+            if (bytes > 0) {
+                target.execParams("SELECT pg_catalog.lo_put($1::pg_catalog.oid, $2, $3::bytea)",
+                                  {std::to_string(oid), std::to_string(offset), std::string(hex)});
+            }
+            total += bytes;
+            if (bytes < kChunk) {
+                break;
+            }
+        }
+    }
+    target.exec("COMMIT");
+    progress_.info(fmt::format("copied {} large objects ({})", catalog_.large_objects.size(),
+                               formatBytes(static_cast<double>(total))));
+}
+
+void CopyRun::writeReport(const std::string& status, const std::string& error) {
+    if (options_.report_file.empty()) {
+        return;
+    }
+    nlohmann::ordered_json report = progress_.report();
+    report["command"] = "copy";
+    report["status"] = status;
+    if (!error.empty()) {
+        report["error"] = error;
+    }
+    report["target_state"] = describeState(state_);
+    std::ofstream out(options_.report_file);
+    out << report.dump(2) << "\n";
+    if (!out) {
+        progress_.warn(fmt::format("cannot write the report to {}", options_.report_file));
+    }
+}
+
+}  // namespace
+
+void runCopy(const CopyOptions& options) {
+    if (options.jobs < 1 || options.index_jobs < 1) {
+        throw UsageError("--jobs and --index-jobs must be at least 1");
+    }
+    CopyRun run(options);
+    run.run();
+}
+
+}  // namespace pgsluice::engine

@@ -1,0 +1,319 @@
+#include "pgsluice/engine/progress.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace pgsluice::engine {
+
+ProgressMode parseProgressMode(const std::string& text) {
+    if (text == "auto") {
+        return ProgressMode::automatic;
+    }
+    if (text == "plain") {
+        return ProgressMode::plain;
+    }
+    if (text == "json") {
+        return ProgressMode::json;
+    }
+    if (text == "none") {
+        return ProgressMode::none;
+    }
+    throw UsageError(fmt::format("--progress {}: use auto, plain, json or none", text));
+}
+
+Progress::Progress(ProgressMode mode, bool verbose, bool quiet)
+    : mode_(mode), verbose_(verbose), quiet_(quiet), start_time_(std::chrono::steady_clock::now()) {
+    if (mode_ == ProgressMode::automatic) {
+        mode_ = ::isatty(STDERR_FILENO) ? ProgressMode::automatic : ProgressMode::plain;
+    }
+    if (quiet_ && mode_ != ProgressMode::json) {
+        mode_ = ProgressMode::none;
+    }
+}
+
+Progress::~Progress() {
+    stop();
+}
+
+long long Progress::nowNs() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                start_time_)
+        .count();
+}
+
+void Progress::start(const Plan& plan) {
+    table_count_ = plan.tables.size();
+    tables_ = std::make_unique<TableCounters[]>(table_count_);
+    plan_bytes_ = plan.total_bytes;
+    for (size_t i = 0; i < table_count_; ++i) {
+        const auto& pt = plan.tables[i];
+        tables_[i].name = pt.table->schema + "." + pt.table->name;
+        tables_[i].with_data = pt.with_data;
+        tables_[i].parts = pt.parts;
+        tables_[i].estimated_bytes = pt.table->total_bytes;
+        tables_[i].format = pt.table->binary_safe ? "binary" : "text";
+        if (pt.with_data) {
+            ++tables_with_data_;
+        }
+    }
+    if (mode_ == ProgressMode::automatic || mode_ == ProgressMode::plain ||
+        mode_ == ProgressMode::json) {
+        thread_ = std::thread([this] { loop(); });
+    }
+}
+
+void Progress::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    std::lock_guard lock(mutex_);
+    if (live_line_shown_) {
+        std::fputs("\r\033[K", stderr);
+        live_line_shown_ = false;
+    }
+}
+
+void Progress::phase(const std::string& name) {
+    endPhase();
+    std::lock_guard lock(mutex_);
+    current_phase_ = name;
+    phase_start_ = std::chrono::steady_clock::now();
+    if (mode_ == ProgressMode::json) {
+        emitJson({{"event", "phase"}, {"phase", name}});
+    } else if (mode_ != ProgressMode::none && !quiet_) {
+        if (live_line_shown_) {
+            std::fputs("\r\033[K", stderr);
+            live_line_shown_ = false;
+        }
+        std::fprintf(stderr, "pgsluice: %s...\n", name.c_str());
+    }
+}
+
+void Progress::endPhase() {
+    std::lock_guard lock(mutex_);
+    if (current_phase_.empty()) {
+        return;
+    }
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start_).count();
+    phases_.push_back({current_phase_, secs});
+    current_phase_.clear();
+}
+
+void Progress::unitStarted(size_t table) {
+    long long expected = 0;
+    tables_[table].started_ns.compare_exchange_strong(expected, nowNs());
+    tables_[table].parts_started.fetch_add(1);
+}
+
+bool Progress::unitDone(size_t table, long long rows) {
+    TableCounters& t = tables_[table];
+    t.rows.fetch_add(rows);
+    if (t.parts_done.fetch_add(1) + 1 < t.parts) {
+        return false;
+    }
+    t.finished_ns.store(nowNs());
+    tables_done_.fetch_add(1);
+    double secs = static_cast<double>(t.finished_ns.load() - t.started_ns.load()) / 1e9;
+    if (mode_ == ProgressMode::json) {
+        std::lock_guard lock(mutex_);
+        emitJson({{"event", "table_done"},
+                  {"table", t.name},
+                  {"rows", t.rows.load()},
+                  {"bytes", t.bytes.load()},
+                  {"seconds", secs}});
+    } else {
+        info(fmt::format("copied {}: {} rows, {} in {:.1f}s", t.name, t.rows.load(),
+                         formatBytes(static_cast<double>(t.bytes.load())), secs));
+    }
+    return true;
+}
+
+void Progress::info(const std::string& text, bool verbose_only) {
+    if (quiet_ || (verbose_only && !verbose_) || mode_ == ProgressMode::json) {
+        if (mode_ == ProgressMode::json && !quiet_ && (!verbose_only || verbose_)) {
+            std::lock_guard lock(mutex_);
+            emitJson({{"event", "info"}, {"message", text}});
+        }
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    if (live_line_shown_) {
+        std::fputs("\r\033[K", stderr);
+        live_line_shown_ = false;
+    }
+    std::fprintf(stderr, "pgsluice: %s\n", text.c_str());
+}
+
+void Progress::warn(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    if (mode_ == ProgressMode::json) {
+        emitJson({{"event", "warning"}, {"message", text}});
+        return;
+    }
+    if (live_line_shown_) {
+        std::fputs("\r\033[K", stderr);
+        live_line_shown_ = false;
+    }
+    std::fprintf(stderr, "pgsluice: warning: %s\n", text.c_str());
+}
+
+void Progress::emitJson(const nlohmann::json& event) const {
+    nlohmann::json e = event;
+    e["elapsed"] = static_cast<double>(nowNs()) / 1e9;
+    std::string line = e.dump() + "\n";
+    std::fputs(line.c_str(), stdout);
+    std::fflush(stdout);
+}
+
+void Progress::loop() {
+    // Live display redraws often; plain and JSON lines would flood a log, so they are sparser.
+    auto interval = mode_ == ProgressMode::automatic ? std::chrono::milliseconds(500)
+                                                     : std::chrono::milliseconds(10000);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        wake_.wait_for(lock, interval, [this] { return stopping_; });
+        if (stopping_ || current_phase_ != "data") {
+            continue;
+        }
+        lock.unlock();
+        printLive(false);
+        lock.lock();
+    }
+}
+
+void Progress::printLive(bool final_line) {
+    double elapsed = static_cast<double>(nowNs()) / 1e9;
+    long long bytes = total_bytes_.load(std::memory_order_relaxed);
+    // The plan's estimate is on-disk bytes; COPY bytes differ, so the fraction counts finished
+    // tables by their estimate and running ones by bytes streamed, capped at their estimate.
+    double done_estimate = 0;
+    std::string running;
+    int running_count = 0;
+    for (size_t i = 0; i < table_count_; ++i) {
+        const TableCounters& t = tables_[i];
+        if (!t.with_data) {
+            continue;
+        }
+        if (t.finished_ns.load() > 0) {
+            done_estimate += static_cast<double>(t.estimated_bytes);
+        } else if (t.parts_started.load() > 0) {
+            done_estimate += std::min(static_cast<double>(t.bytes.load()),
+                                      static_cast<double>(t.estimated_bytes));
+            if (running_count++ < 2) {
+                running += (running.empty() ? "" : ", ") + t.name;
+            }
+        }
+    }
+    double fraction = plan_bytes_ > 0 ? done_estimate / static_cast<double>(plan_bytes_) : 0;
+    double rate = elapsed > 0 ? static_cast<double>(bytes) / elapsed : 0;
+    std::string eta = fraction > 0.01 ? fmt::format("{:.0f}s", elapsed / fraction - elapsed) : "?";
+    std::lock_guard lock(mutex_);
+    if (mode_ == ProgressMode::json) {
+        emitJson({{"event", "progress"},
+                  {"tables_done", tables_done_.load()},
+                  {"tables", tables_with_data_},
+                  {"bytes", bytes},
+                  {"fraction", fraction},
+                  {"bytes_per_second", rate}});
+        return;
+    }
+    std::string line =
+        fmt::format("data: {}/{} tables, {} copied, {}/s, {:.0f}%, ETA {}{}{}", tables_done_.load(),
+                    tables_with_data_, formatBytes(static_cast<double>(bytes)), formatBytes(rate),
+                    fraction * 100, eta, running.empty() ? "" : "; copying ", running);
+    if (mode_ == ProgressMode::automatic && !final_line) {
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        live_line_shown_ = true;
+    } else {
+        std::fprintf(stderr, "pgsluice: %s\n", line.c_str());
+    }
+    std::fflush(stderr);
+}
+
+nlohmann::ordered_json Progress::report() const {
+    nlohmann::ordered_json tables = nlohmann::ordered_json::array();
+    long long rows = 0;
+    long long bytes = 0;
+    for (size_t i = 0; i < table_count_; ++i) {
+        const TableCounters& t = tables_[i];
+        double secs = t.finished_ns.load() > 0
+                          ? static_cast<double>(t.finished_ns.load() - t.started_ns.load()) / 1e9
+                          : 0;
+        tables.push_back({{"table", t.name},
+                          {"data", t.with_data},
+                          {"complete", !t.with_data || t.finished_ns.load() > 0},
+                          {"rows", t.rows.load()},
+                          {"bytes", t.bytes.load()},
+                          {"seconds", secs},
+                          {"parts", t.parts},
+                          {"format", t.format}});
+        rows += t.rows.load();
+        bytes += t.bytes.load();
+    }
+    nlohmann::ordered_json phases = nlohmann::ordered_json::object();
+    std::lock_guard lock(mutex_);
+    for (const auto& p : phases_) {
+        phases[p.name] = p.seconds;
+    }
+    return {{"tables", tables},
+            {"phases", phases},
+            {"total", {{"rows", rows}, {"bytes", bytes}, {"seconds", nowNs() / 1e9}}}};
+}
+
+void Progress::printSummary() const {
+    if (quiet_ || mode_ == ProgressMode::none) {
+        return;
+    }
+    nlohmann::ordered_json r = report();
+    if (mode_ == ProgressMode::json) {
+        nlohmann::json e = r;
+        e["event"] = "summary";
+        std::lock_guard lock(mutex_);
+        emitJson(e);
+        return;
+    }
+    size_t width = 5;
+    for (const auto& t : r["tables"]) {
+        width = std::max(width, t["table"].get<std::string>().size());
+    }
+    std::string out = fmt::format("\n{:<{}}  {:>12}  {:>10}  {:>8}  {}\n", "table", width, "rows",
+                                  "bytes", "seconds", "note");
+    for (const auto& t : r["tables"]) {
+        std::string note;
+        if (!t["data"].get<bool>()) {
+            note = "schema only";
+        } else if (!t["complete"].get<bool>()) {
+            note = "INCOMPLETE";
+        } else if (t["parts"].get<int>() > 1) {
+            note = fmt::format("{} parts", t["parts"].get<int>());
+        }
+        if (t["format"] == "text") {
+            note += note.empty() ? "text format" : ", text format";
+        }
+        out += fmt::format("{:<{}}  {:>12}  {:>10}  {:>8.1f}  {}\n", t["table"].get<std::string>(),
+                           width, t["rows"].get<long long>(), formatBytes(t["bytes"].get<double>()),
+                           t["seconds"].get<double>(), note);
+    }
+    out += "\nphase         seconds\n";
+    for (const auto& [name, secs] : r["phases"].items()) {
+        out += fmt::format("{:<12}  {:>7.1f}\n", name, secs.get<double>());
+    }
+    out += fmt::format("{:<12}  {:>7.1f}  ({} rows, {})\n", "total",
+                       r["total"]["seconds"].get<double>(), r["total"]["rows"].get<long long>(),
+                       formatBytes(r["total"]["bytes"].get<double>()));
+    std::fputs(out.c_str(), stdout);
+    std::fflush(stdout);
+}
+
+}  // namespace pgsluice::engine

@@ -1,0 +1,141 @@
+#include "pgsluice/engine/target.hpp"
+
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "pgsluice/engine/sql_pool.hpp"
+
+namespace pgsluice::engine {
+
+std::string describeState(TargetState state) {
+    switch (state) {
+        case TargetState::untouched:
+            return "The target was not changed.";
+        case TargetState::schema_partial:
+            return "The target may hold part of the schema: run again with --clean to start over.";
+        case TargetState::schema_loaded:
+            return "The target holds the schema and part of the data (see the tables marked "
+                   "INCOMPLETE), without constraints: run again with --clean to start over.";
+        case TargetState::data_loaded:
+            return "The target holds all the data, but not every index, constraint or trigger: "
+                   "run again with --clean to start over.";
+        case TargetState::complete:
+            return "The target is complete.";
+    }
+    return "";
+}
+
+TempDir::TempDir(const std::string& prefix) {
+    std::string base = std::filesystem::temp_directory_path().string();
+    std::string pattern = base + "/" + prefix + "-XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!::mkdtemp(buf.data())) {
+        throw Error(
+            fmt::format("cannot create a temporary directory under {}: set TMPDIR to a "
+                        "writable directory",
+                        base));
+    }
+    path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
+pg::Connection openTargetSession(const std::string& conninfo) {
+    pg::Connection conn = pg::Connection::open(conninfo, pg::Role::target);
+    conn.exec(
+        "SELECT pg_catalog.set_config('search_path', '', false);"
+        "SET statement_timeout = 0; SET lock_timeout = 0;"
+        "SET idle_in_transaction_session_timeout = 0; SET client_encoding = 'UTF8';"
+        "SET extra_float_digits = 3");
+    return conn;
+}
+
+void requireEmptyTarget(pg::Connection& target) {
+    pg::Result res = target.exec(
+        "SELECT kind, name FROM ("
+        " SELECT 'relation' AS kind, n.nspname || '.' || c.relname AS name"
+        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+        " UNION ALL SELECT 'schema', nspname FROM pg_catalog.pg_namespace"
+        " WHERE nspname <> 'information_schema' AND nspname !~ '^pg_' AND nspname <> 'public'"
+        " UNION ALL SELECT 'extension', extname FROM pg_catalog.pg_extension"
+        " WHERE extname <> 'plpgsql'"
+        " UNION ALL SELECT 'function', n.nspname || '.' || p.proname"
+        " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+        " UNION ALL SELECT 'type', n.nspname || '.' || t.typname"
+        " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+        " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' AND t.typrelid = 0"
+        " AND t.typelem = 0"
+        " UNION ALL SELECT 'large object', oid::text FROM pg_catalog.pg_largeobject_metadata"
+        ") o ORDER BY kind <> 'relation', 1, 2");
+    if (res.rows() == 0) {
+        return;
+    }
+    std::string examples;
+    for (int r = 0; r < res.rows() && r < 5; ++r) {
+        examples += fmt::format("{}{} {}", r ? ", " : "", res.get(r, 0), res.get(r, 1));
+    }
+    throw UsageError(fmt::format(
+        "the target database {} is not empty ({} objects, e.g. {}).\nGive --clean to drop and "
+        "recreate the copied objects, or use an empty database.",
+        target.describe(), res.rows(), examples));
+}
+
+void cleanTarget(pg::Connection& target, const pg::SchemaTool& tool, const std::string& archive,
+                 const pg::RestoreOptions& options) {
+    std::string script = tool.cleanScript(archive, options);
+    target.exec("BEGIN;\n" + script + "\nCOMMIT;");
+    // The script set search_path for itself; restore the loader's settings.
+    target.exec("SELECT pg_catalog.set_config('search_path', '', false)");
+}
+
+std::string writePostDataList(const pg::SchemaTool& tool, const std::string& archive,
+                              const pg::Catalog& catalog, const std::string& dir) {
+    constexpr uint32_t kPgClass = 1259;
+    constexpr uint32_t kPgConstraint = 2606;
+    std::set<uint32_t> indexes;
+    std::set<uint32_t> constraints;
+    for (const auto& t : catalog.tables) {
+        for (const auto& idx : t.indexes) {
+            indexes.insert(idx.index_oid);
+            if (idx.constraint_oid) {
+                constraints.insert(idx.constraint_oid);
+            }
+        }
+    }
+    std::string path = dir + "/post-data.list";
+    std::ofstream out(path);
+    for (const auto& e : tool.list(archive)) {
+        bool built = (e.catalog_oid == kPgClass && indexes.count(e.oid)) ||
+                     (e.catalog_oid == kPgConstraint && constraints.count(e.oid));
+        out << (built ? ";" : "") << e.line << "\n";
+    }
+    if (!out) {
+        throw Error(fmt::format("cannot write {}", path));
+    }
+    return path;
+}
+
+void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog, int jobs,
+                   AbortSignal& abort) {
+    SqlPool pool(
+        jobs, [&] { return openTargetSession(target_conninfo); }, abort, nullptr);
+    for (const auto& t : catalog.tables) {
+        if (t.relkind == 'r' || t.relkind == 'p' || t.relkind == 'm') {
+            pool.push({"ANALYZE " + t.qualified, "ANALYZE " + t.qualified});
+        }
+    }
+    pool.close();
+    pool.join();
+}
+
+}  // namespace pgsluice::engine

@@ -1,0 +1,246 @@
+#include "pgsluice/pg/catalog.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace pgsluice::pg {
+
+namespace {
+
+// Objects below this OID are built into every server, so their OIDs agree between servers.
+constexpr uint32_t kFirstNormalObjectId = 16384;
+
+// Tables that belong to an extension are created by CREATE EXTENSION, not copied (as pg_dump).
+constexpr const char* kNotExtensionMember =
+    "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "
+    "'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')";
+
+constexpr const char* kUserSchema = "n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'";
+
+uint32_t toOid(std::string_view text) {
+    return static_cast<uint32_t>(std::strtoul(std::string(text).c_str(), nullptr, 10));
+}
+
+// Parses a text array of oids such as {1,2,3}.
+std::vector<uint32_t> parseOidArray(std::string_view text) {
+    std::vector<uint32_t> out;
+    std::string current;
+    for (char c : text) {
+        if (c >= '0' && c <= '9') {
+            current += c;
+        } else if (!current.empty()) {
+            out.push_back(toOid(current));
+            current.clear();
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string Table::columnList() const {
+    std::string out = "(";
+    for (size_t i = 0; i < columns.size(); ++i) {
+        if (i) {
+            out += ", ";
+        }
+        out += '"';
+        for (char c : columns[i].name) {
+            out += c;
+            if (c == '"') {
+                out += '"';
+            }
+        }
+        out += '"';
+    }
+    out += ')';
+    return out;
+}
+
+const Table* Catalog::find(uint32_t oid) const {
+    for (const auto& t : tables) {
+        if (t.oid == oid) {
+            return &t;
+        }
+    }
+    return nullptr;
+}
+
+bool binarySafeType(uint32_t oid, const std::vector<std::pair<uint32_t, TypeInfo>>& types) {
+    auto lookup = [&](uint32_t key) -> const TypeInfo* {
+        auto it = std::lower_bound(types.begin(), types.end(), key,
+                                   [](const auto& entry, uint32_t k) { return entry.first < k; });
+        return (it != types.end() && it->first == key) ? &it->second : nullptr;
+    };
+    // Domains send their base type's binary form; follow the chain (bounded against cycles).
+    for (int depth = 0; depth < 32; ++depth) {
+        const TypeInfo* info = lookup(oid);
+        if (!info) {
+            return false;
+        }
+        if (info->typtype == 'd') {
+            oid = info->typbasetype;
+            continue;
+        }
+        if (info->typtype == 'c') {
+            return false;  // record_send writes every attribute's type OID
+        }
+        if (info->typelem != 0 && info->typlen == -1) {
+            // array_send writes the element type's OID; only built-in, non-composite elements
+            // have the same OID on every server.
+            const TypeInfo* elem = lookup(info->typelem);
+            return info->typelem < kFirstNormalObjectId && elem && elem->typtype != 'c';
+        }
+        return true;
+    }
+    return false;
+}
+
+Catalog loadCatalog(Connection& conn) {
+    Catalog catalog;
+    catalog.server_version = conn.serverVersion();
+    if (catalog.server_version < 120000) {
+        throw Error(
+            fmt::format("the source server is version {}; pgsluice needs PostgreSQL 12 or newer",
+                        catalog.server_version));
+    }
+    {
+        Result res = conn.exec(
+            "SELECT pg_catalog.current_database(), "
+            "pg_catalog.current_setting('block_size')::bigint");
+        catalog.database = std::string(res.get(0, 0));
+        catalog.block_size = res.getInt(0, 1);
+    }
+
+    Result tables = conn.exec(fmt::format(
+        "WITH RECURSIVE anc(child, parent, depth) AS ("
+        "  SELECT inhrelid, inhparent, 1 FROM pg_catalog.pg_inherits"
+        "  UNION ALL SELECT a.child, i.inhparent, a.depth + 1 FROM anc a"
+        "  JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.parent WHERE a.depth < 64) "
+        "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence = 'u', c.relispartition,"
+        " pg_catalog.pg_table_size(c.oid), pg_catalog.pg_relation_size(c.oid), c.reltuples,"
+        " (SELECT pg_catalog.array_agg(parent ORDER BY depth) FROM anc WHERE child = c.oid) "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p', 'f', 'm') AND {} AND {} "
+        "ORDER BY n.nspname, c.relname",
+        kUserSchema, kNotExtensionMember));
+    std::unordered_map<uint32_t, size_t> by_oid;
+    for (int r = 0; r < tables.rows(); ++r) {
+        Table t;
+        t.oid = toOid(tables.get(r, 0));
+        t.schema = std::string(tables.get(r, 1));
+        t.name = std::string(tables.get(r, 2));
+        t.qualified = conn.quoteIdentifier(t.schema) + "." + conn.quoteIdentifier(t.name);
+        t.relkind = tables.get(r, 3).empty() ? 'r' : tables.get(r, 3)[0];
+        t.unlogged = tables.getBool(r, 4);
+        t.is_partition = tables.getBool(r, 5);
+        t.total_bytes = tables.getInt(r, 6);
+        t.main_bytes = tables.getInt(r, 7);
+        t.estimated_rows =
+            std::max(0.0, std::strtod(std::string(tables.get(r, 8)).c_str(), nullptr));
+        t.ancestors = parseOidArray(tables.get(r, 9));
+        by_oid.emplace(t.oid, catalog.tables.size());
+        catalog.tables.push_back(std::move(t));
+    }
+
+    std::vector<std::pair<uint32_t, TypeInfo>> types;
+    {
+        Result res = conn.exec(
+            "SELECT oid, typtype, typelem, typbasetype, typlen FROM pg_catalog.pg_type ORDER BY "
+            "oid");
+        types.reserve(static_cast<size_t>(res.rows()));
+        for (int r = 0; r < res.rows(); ++r) {
+            TypeInfo info;
+            info.typtype = res.get(r, 1).empty() ? 'b' : res.get(r, 1)[0];
+            info.typelem = toOid(res.get(r, 2));
+            info.typbasetype = toOid(res.get(r, 3));
+            info.typlen = static_cast<int>(res.getInt(r, 4));
+            types.emplace_back(toOid(res.get(r, 0)), info);
+        }
+    }
+
+    Result columns = conn.exec(fmt::format(
+        "SELECT a.attrelid, a.attname, a.atttypid "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
+        "AND c.relkind = 'r' AND {} ORDER BY a.attrelid, a.attnum",
+        kUserSchema));
+    for (int r = 0; r < columns.rows(); ++r) {
+        auto it = by_oid.find(toOid(columns.get(r, 0)));
+        if (it == by_oid.end()) {
+            continue;
+        }
+        Table& t = catalog.tables[it->second];
+        Column col{std::string(columns.get(r, 1)), toOid(columns.get(r, 2))};
+        if (!binarySafeType(col.type_oid, types)) {
+            t.binary_safe = false;
+        }
+        t.columns.push_back(std::move(col));
+    }
+
+    // Indexes built as soon as a table's data is in: those of ordinary tables outside partition
+    // trees (indexes of partitioned tables attach to their partitions' indexes, so pg_restore
+    // builds that whole tree after the data). Only valid indexes, as pg_dump.
+    Result indexes = conn.exec(fmt::format(
+        "SELECT i.indrelid, i.indexrelid, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),"
+        " con.oid, con.conname, pg_catalog.pg_get_constraintdef(con.oid),"
+        " i.indisclustered, i.indisreplident "
+        "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+        "JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid "
+        " AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x') "
+        "WHERE i.indisvalid AND c.relkind = 'r' AND NOT c.relispartition "
+        " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = c.oid) "
+        " AND {} AND {} ORDER BY i.indrelid, ic.relname",
+        kUserSchema, kNotExtensionMember));
+    for (int r = 0; r < indexes.rows(); ++r) {
+        auto it = by_oid.find(toOid(indexes.get(r, 0)));
+        if (it == by_oid.end()) {
+            continue;
+        }
+        Table& t = catalog.tables[it->second];
+        IndexDef idx;
+        idx.index_oid = toOid(indexes.get(r, 1));
+        idx.name = std::string(indexes.get(r, 2));
+        if (!indexes.isNull(r, 4)) {
+            idx.constraint_oid = toOid(indexes.get(r, 4));
+            idx.create_sql =
+                fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", t.qualified,
+                            conn.quoteIdentifier(indexes.get(r, 5)), indexes.get(r, 6));
+        } else {
+            idx.create_sql = std::string(indexes.get(r, 3));
+        }
+        if (indexes.getBool(r, 7)) {
+            idx.create_sql += fmt::format("; ALTER TABLE {} CLUSTER ON {}", t.qualified,
+                                          conn.quoteIdentifier(idx.name));
+        }
+        if (indexes.getBool(r, 8)) {
+            idx.create_sql += fmt::format("; ALTER TABLE ONLY {} REPLICA IDENTITY USING INDEX {}",
+                                          t.qualified, conn.quoteIdentifier(idx.name));
+        }
+        t.indexes.push_back(std::move(idx));
+    }
+
+    Result sequences =
+        conn.exec(fmt::format("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+                              "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                              "WHERE c.relkind = 'S' AND {} AND {} ORDER BY 1, 2",
+                              kUserSchema, kNotExtensionMember));
+    for (int r = 0; r < sequences.rows(); ++r) {
+        Sequence s{std::string(sequences.get(r, 0)), std::string(sequences.get(r, 1)), ""};
+        s.qualified = conn.quoteIdentifier(s.schema) + "." + conn.quoteIdentifier(s.name);
+        catalog.sequences.push_back(std::move(s));
+    }
+
+    Result los = conn.exec("SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
+    for (int r = 0; r < los.rows(); ++r) {
+        catalog.large_objects.push_back(toOid(los.get(r, 0)));
+    }
+    return catalog;
+}
+
+}  // namespace pgsluice::pg

@@ -1,0 +1,280 @@
+#include "pgsluice/pg/connection.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <utility>
+
+namespace pgsluice::pg {
+
+namespace {
+
+// The server's message, trimmed of libpq's trailing newline.
+std::string trimmed(const char* message) {
+    std::string text = message ? message : "";
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+        text.pop_back();
+    }
+    return text;
+}
+
+// Quotes a conninfo value so that any character survives PQconnectdb's parser.
+std::string quoteConninfoValue(std::string_view value) {
+    std::string out = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    out += '\'';
+    return out;
+}
+
+}  // namespace
+
+Result& Result::operator=(Result&& other) noexcept {
+    if (this != &other) {
+        PQclear(res_);
+        res_ = std::exchange(other.res_, nullptr);
+    }
+    return *this;
+}
+
+std::string_view Result::get(int row, int column) const {
+    return {PQgetvalue(res_, row, column), static_cast<size_t>(PQgetlength(res_, row, column))};
+}
+
+long long Result::getInt(int row, int column) const {
+    if (isNull(row, column)) {
+        return 0;
+    }
+    return std::strtoll(PQgetvalue(res_, row, column), nullptr, 10);
+}
+
+long long Result::affectedRows() const {
+    const char* text = PQcmdTuples(res_);
+    return (text && *text) ? std::strtoll(text, nullptr, 10) : 0;
+}
+
+const char* roleName(Role role) {
+    return role == Role::source ? "source" : "target";
+}
+
+Connection::Connection(PGconn* conn, Role role)
+    : conn_(conn), cancel_(PQgetCancel(conn)), role_(role) {}
+
+Connection::Connection(Connection&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)),
+      cancel_(std::exchange(other.cancel_, nullptr)),
+      role_(other.role_),
+      copy_buffer_(std::exchange(other.copy_buffer_, nullptr)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+    if (this != &other) {
+        this->~Connection();
+        conn_ = std::exchange(other.conn_, nullptr);
+        cancel_ = std::exchange(other.cancel_, nullptr);
+        role_ = other.role_;
+        copy_buffer_ = std::exchange(other.copy_buffer_, nullptr);
+    }
+    return *this;
+}
+
+Connection::~Connection() {
+    if (copy_buffer_) {
+        PQfreemem(copy_buffer_);
+    }
+    if (cancel_) {
+        PQfreeCancel(cancel_);
+    }
+    if (conn_) {
+        PQfinish(conn_);
+    }
+    copy_buffer_ = nullptr;
+    cancel_ = nullptr;
+    conn_ = nullptr;
+}
+
+Connection Connection::open(const std::string& conninfo, Role role) {
+    const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
+    const char* values[] = {conninfo.c_str(), "pgsluice", nullptr};
+    PGconn* raw = PQconnectdbParams(keywords, values, 1);
+    if (raw == nullptr) {
+        throw Error(fmt::format("cannot connect to the {}: out of memory", roleName(role)));
+    }
+    if (PQstatus(raw) != CONNECTION_OK) {
+        std::string message = trimmed(PQerrorMessage(raw));
+        PQfinish(raw);
+        throw PgError(fmt::format("cannot connect to the {}: {}\nCheck --{} (or PGSLUICE_{}) and "
+                                  "that the server accepts connections.",
+                                  roleName(role), message, roleName(role),
+                                  role == Role::source ? "SOURCE" : "TARGET"),
+                      "");
+    }
+    Connection conn(raw, role);
+    // Every source session is read-only for its whole life: pgsluice can never write to the
+    // source, even through a bug of ours.
+    conn.exec(role == Role::source ? "SET default_transaction_read_only = on"
+                                   : "SET synchronous_commit = off");
+    return conn;
+}
+
+void Connection::fail(const std::string& what, const PGresult* res) const {
+    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    std::string message = trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+    if (message.empty()) {
+        message = trimmed(PQerrorMessage(conn_));
+    }
+    if (message.rfind("ERROR:  ", 0) == 0) {
+        message = message.substr(8);
+    }
+    throw PgError(fmt::format("{} on the {} failed: {}", what, roleName(role_), message),
+                  state ? state : "");
+}
+
+Result Connection::exec(const std::string& sql) {
+    Result res(PQexec(conn_, sql.c_str()));
+    auto status = res.status();
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        std::string head = sql.size() > 120 ? sql.substr(0, 117) + "..." : sql;
+        fail(fmt::format("query `{}`", head), res.get());
+    }
+    return res;
+}
+
+Result Connection::execParams(const std::string& sql,
+                              const std::vector<std::optional<std::string>>& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        values.push_back(p ? p->c_str() : nullptr);
+    }
+    Result res(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0));
+    auto status = res.status();
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        fail(fmt::format("query `{}`", sql.substr(0, 120)), res.get());
+    }
+    return res;
+}
+
+void Connection::beginCopyOut(const std::string& sql) {
+    Result res(PQexec(conn_, sql.c_str()));
+    if (res.status() != PGRES_COPY_OUT) {
+        fail(fmt::format("`{}`", sql), res.get());
+    }
+}
+
+bool Connection::getCopyData(std::string_view& chunk) {
+    if (copy_buffer_) {
+        PQfreemem(copy_buffer_);
+        copy_buffer_ = nullptr;
+    }
+    int n = PQgetCopyData(conn_, &copy_buffer_, 0);
+    if (n > 0) {
+        chunk = std::string_view(copy_buffer_, static_cast<size_t>(n));
+        return true;
+    }
+    if (n == -2) {
+        fail("reading COPY data", nullptr);
+    }
+    // n == -1: the COPY is over; its final result says whether it succeeded. (0 only happens in
+    // async mode, which we do not use.)
+    Result res(PQgetResult(conn_));
+    if (res.status() != PGRES_COMMAND_OK) {
+        fail("COPY TO STDOUT", res.get());
+    }
+    while (PGresult* extra = PQgetResult(conn_)) {
+        PQclear(extra);
+    }
+    return false;
+}
+
+void Connection::beginCopyIn(const std::string& sql) {
+    Result res(PQexec(conn_, sql.c_str()));
+    if (res.status() != PGRES_COPY_IN) {
+        fail(fmt::format("`{}`", sql), res.get());
+    }
+}
+
+void Connection::putCopyData(std::string_view bytes) {
+    if (PQputCopyData(conn_, bytes.data(), static_cast<int>(bytes.size())) != 1) {
+        // The server usually ended the COPY with an error: its message is in the final result.
+        Result res(PQgetResult(conn_));
+        fail("sending COPY data",
+             res.get() && res.status() == PGRES_FATAL_ERROR ? res.get() : nullptr);
+    }
+}
+
+long long Connection::endCopyIn(const char* error_message) {
+    if (PQputCopyEnd(conn_, error_message) != 1) {
+        fail("ending COPY", nullptr);
+    }
+    Result res(PQgetResult(conn_));
+    while (PGresult* extra = PQgetResult(conn_)) {
+        PQclear(extra);
+    }
+    if (res.status() != PGRES_COMMAND_OK) {
+        fail("COPY FROM STDIN", res.get());
+    }
+    return res.affectedRows();
+}
+
+void Connection::cancel() noexcept {
+    if (cancel_) {
+        char errbuf[256];
+        PQcancel(cancel_, errbuf, sizeof errbuf);
+    }
+}
+
+std::string Connection::quoteIdentifier(std::string_view name) const {
+    char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
+    if (!quoted) {
+        throw Error(fmt::format("cannot quote identifier: {}", trimmed(PQerrorMessage(conn_))));
+    }
+    std::string out(quoted);
+    PQfreemem(quoted);
+    return out;
+}
+
+std::string Connection::quoteLiteral(std::string_view value) const {
+    char* quoted = PQescapeLiteral(conn_, value.data(), value.size());
+    if (!quoted) {
+        throw Error(fmt::format("cannot quote literal: {}", trimmed(PQerrorMessage(conn_))));
+    }
+    std::string out(quoted);
+    PQfreemem(quoted);
+    return out;
+}
+
+std::string Connection::conninfoWithoutPassword() const {
+    std::string out;
+    PQconninfoOption* options = PQconninfo(conn_);
+    for (PQconninfoOption* o = options; o && o->keyword; ++o) {
+        std::string_view key = o->keyword;
+        if (!o->val || !*o->val || key == "password" || key == "fallback_application_name") {
+            continue;
+        }
+        if (!out.empty()) {
+            out += ' ';
+        }
+        out += fmt::format("{}={}", key, quoteConninfoValue(o->val));
+    }
+    PQconninfoFree(options);
+    return out;
+}
+
+std::string Connection::password() const {
+    const char* pw = PQpass(conn_);
+    return pw ? pw : "";
+}
+
+std::string Connection::describe() const {
+    const char* host = PQhost(conn_);
+    const char* port = PQport(conn_);
+    const char* db = PQdb(conn_);
+    return fmt::format("{}:{}/{}", host ? host : "", port ? port : "", db ? db : "");
+}
+
+}  // namespace pgsluice::pg

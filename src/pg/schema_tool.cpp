@@ -1,0 +1,229 @@
+#include "pgsluice/pg/schema_tool.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+namespace pgsluice::pg {
+
+namespace {
+
+// Environment for a child that talks to `conn`: the password goes by environment, never argv.
+std::vector<std::pair<std::string, std::string>> childEnv(const Connection& conn) {
+    std::vector<std::pair<std::string, std::string>> env;
+    std::string pw = conn.password();
+    if (!pw.empty()) {
+        env.emplace_back("PGPASSWORD", pw);
+    }
+    env.emplace_back("PGAPPNAME", "pgsluice");
+    return env;
+}
+
+// Returns `dir/name` if it is executable.
+bool executable(const std::string& path) {
+    return ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+ProcessResult runProcess(const std::vector<std::string>& argv,
+                         const std::vector<std::pair<std::string, std::string>>& env) {
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+        throw Error(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::dup2(out_pipe[1], STDOUT_FILENO);
+        ::dup2(err_pipe[1], STDERR_FILENO);
+        for (const auto& [key, value] : env) {
+            ::setenv(key.c_str(), value.c_str(), 1);
+        }
+        std::vector<char*> args;
+        for (const auto& a : argv) {
+            args.push_back(const_cast<char*>(a.c_str()));
+        }
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        const char* msg = "cannot execute ";
+        (void)!::write(STDERR_FILENO, msg, std::strlen(msg));
+        (void)!::write(STDERR_FILENO, args[0], std::strlen(args[0]));
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    ProcessResult result;
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    std::string* sinks[2] = {&result.out, &result.err};
+    int open_fds = 2;
+    char buf[65536];
+    while (open_fds > 0) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+                continue;
+            }
+            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                sinks[i]->append(buf, static_cast<size_t>(n));
+            } else if (n == 0 || errno != EINTR) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open_fds;
+            }
+        }
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result;
+}
+
+SchemaTool::SchemaTool(int source_server_version) {
+    int source_major = source_server_version / 10000;
+    std::string dir;
+    if (const char* env = std::getenv("PGSLUICE_PG_BINDIR"); env && *env) {
+        dir = env;
+    } else {
+        int best = 0;
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+            int major = std::atoi(entry.path().filename().c_str());
+            if (major >= source_major && major > best &&
+                executable((entry.path() / "bin/pg_dump").string())) {
+                best = major;
+                dir = (entry.path() / "bin").string();
+            }
+        }
+    }
+    pg_dump_ = dir.empty() ? "pg_dump" : dir + "/pg_dump";
+    pg_restore_ = dir.empty() ? "pg_restore" : dir + "/pg_restore";
+}
+
+void SchemaTool::check(const ProcessResult& result, const std::string& what) const {
+    if (result.exit_code == 0) {
+        return;
+    }
+    std::string err = result.err;
+    while (!err.empty() && err.back() == '\n') {
+        err.pop_back();
+    }
+    throw Error(fmt::format("{} failed (exit {}):\n{}", what, result.exit_code, err));
+}
+
+void SchemaTool::dump(const Connection& source, const std::string& snapshot,
+                      const std::string& path, const std::vector<std::string>& extra_args) const {
+    std::vector<std::string> argv = {pg_dump_,
+                                     "--format=custom",
+                                     "--compress=0",
+                                     "--section=pre-data",
+                                     "--section=post-data",
+                                     "--snapshot=" + snapshot,
+                                     "--file=" + path,
+                                     "--dbname=" + source.conninfoWithoutPassword()};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    check(runProcess(argv, childEnv(source)), "pg_dump of the source schema");
+}
+
+std::vector<TocEntry> SchemaTool::list(const std::string& path) const {
+    ProcessResult result = runProcess({pg_restore_, "--list", path}, {});
+    check(result, "pg_restore --list");
+    std::vector<TocEntry> entries;
+    std::istringstream lines(result.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.empty() || line[0] == ';') {
+            continue;
+        }
+        TocEntry e;
+        unsigned long catalog = 0;
+        unsigned long oid = 0;
+        int consumed = 0;
+        if (std::sscanf(line.c_str(), "%d; %lu %lu %n", &e.dump_id, &catalog, &oid, &consumed) <
+            3) {
+            continue;
+        }
+        e.catalog_oid = static_cast<uint32_t>(catalog);
+        e.oid = static_cast<uint32_t>(oid);
+        e.desc = line.substr(static_cast<size_t>(consumed));
+        e.line = line;
+        entries.push_back(std::move(e));
+    }
+    return entries;
+}
+
+void SchemaTool::restore(const Connection& target, const std::string& path,
+                         const std::string& section, const RestoreOptions& options,
+                         const std::string& list_file) const {
+    std::vector<std::string> argv = {pg_restore_, "--section=" + section, "--exit-on-error",
+                                     "--dbname=" + target.conninfoWithoutPassword()};
+    if (section == "pre-data") {
+        argv.emplace_back("--single-transaction");
+    } else if (options.jobs > 1) {
+        argv.push_back(fmt::format("--jobs={}", options.jobs));
+    }
+    if (options.no_owner) {
+        argv.emplace_back("--no-owner");
+    }
+    if (options.no_privileges) {
+        argv.emplace_back("--no-privileges");
+    }
+    if (!list_file.empty()) {
+        argv.push_back("--use-list=" + list_file);
+    }
+    argv.push_back(path);
+    check(runProcess(argv, childEnv(target)), fmt::format("pg_restore of the {} schema", section));
+}
+
+std::string SchemaTool::cleanScript(const std::string& path, const RestoreOptions& options) const {
+    std::vector<std::string> argv = {pg_restore_, "--clean", "--if-exists", "--file=-"};
+    if (options.no_owner) {
+        argv.emplace_back("--no-owner");
+    }
+    if (options.no_privileges) {
+        argv.emplace_back("--no-privileges");
+    }
+    argv.push_back(path);
+    ProcessResult result = runProcess(argv, {});
+    check(result, "pg_restore --clean");
+    // pg_restore prints the DROP statements first, then each object under a "-- Name:" header;
+    // keep the session settings and the drops, and leave out psql meta-commands (\restrict).
+    std::string script;
+    std::istringstream lines(result.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("-- Name: ", 0) == 0) {
+            break;
+        }
+        if (!line.empty() && line[0] == '\\') {
+            continue;
+        }
+        script += line;
+        script += '\n';
+    }
+    return script;
+}
+
+}  // namespace pgsluice::pg
