@@ -90,6 +90,7 @@ void CopyRun::run() {
         abort_.rethrow();
 
         progress_.phase("sequences");
+        attachIndexes(target, catalog_);
         copySequences(target);
         copyLargeObjects(target);
         abort_.check();
@@ -134,13 +135,7 @@ void CopyRun::run() {
 void CopyRun::copyData() {
     progress_.start(plan_);
     index_pool_ = std::make_unique<SqlPool>(
-        options_.index_jobs,
-        [this] {
-            pg::Connection c = openTargetSession(options_.target);
-            c.exec("SET maintenance_work_mem = '256MB'");
-            return c;
-        },
-        abort_,
+        options_.index_jobs, [this] { return openTargetSession(options_.target); }, abort_,
         [this](const SqlTask& task, double secs) {
             progress_.info(fmt::format("built {} in {:.1f}s", task.label, secs), true);
         });
@@ -158,7 +153,9 @@ void CopyRun::copyData() {
     for (auto& t : workers) {
         t.join();
     }
-    progress_.phase("indexes");
+    if (!abort_.aborted()) {
+        progress_.phase("indexes");
+    }
     index_pool_->close();
     index_pool_->join();
     index_pool_.reset();

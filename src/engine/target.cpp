@@ -125,6 +125,18 @@ std::string writePostDataList(const pg::SchemaTool& tool, const std::string& arc
     return path;
 }
 
+void attachIndexes(pg::Connection& target, const pg::Catalog& catalog) {
+    std::string sql;
+    for (const auto& t : catalog.tables) {
+        for (const auto& idx : t.indexes) {
+            sql += idx.attach_sql;
+        }
+    }
+    if (!sql.empty()) {
+        target.exec("BEGIN;" + sql + "COMMIT;");
+    }
+}
+
 void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog, int jobs,
                    AbortSignal& abort) {
     SqlPool pool(

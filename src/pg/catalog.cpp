@@ -186,8 +186,8 @@ Catalog loadCatalog(Connection& conn) {
     // builds that whole tree after the data). Only valid indexes, as pg_dump.
     Result indexes = conn.exec(fmt::format(
         "SELECT i.indrelid, i.indexrelid, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),"
-        " con.oid, con.conname, pg_catalog.pg_get_constraintdef(con.oid),"
-        " i.indisclustered, i.indisreplident "
+        " con.oid, con.conname, con.contype, pg_catalog.pg_get_constraintdef(con.oid),"
+        " con.condeferrable, con.condeferred, i.indisclustered, i.indisreplident "
         "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
         "JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -206,21 +206,35 @@ Catalog loadCatalog(Connection& conn) {
         IndexDef idx;
         idx.index_oid = toOid(indexes.get(r, 1));
         idx.name = std::string(indexes.get(r, 2));
-        if (!indexes.isNull(r, 4)) {
+        std::string quoted_name = conn.quoteIdentifier(idx.name);
+        std::vector<std::string> attach;
+        std::string_view contype = indexes.isNull(r, 4) ? "" : indexes.get(r, 6);
+        if (contype == "p" || contype == "u") {
+            idx.constraint_oid = toOid(indexes.get(r, 4));
+            idx.create_sql = std::string(indexes.get(r, 3));
+            attach.push_back(fmt::format(
+                "ALTER TABLE ONLY {} ADD CONSTRAINT {} {} USING INDEX {}{}{}", t.qualified,
+                conn.quoteIdentifier(indexes.get(r, 5)), contype == "p" ? "PRIMARY KEY" : "UNIQUE",
+                quoted_name, indexes.getBool(r, 8) ? " DEFERRABLE" : "",
+                indexes.getBool(r, 9) ? " INITIALLY DEFERRED" : ""));
+        } else if (contype == "x") {
+            // Exclusion constraints cannot adopt an index: build them whole.
             idx.constraint_oid = toOid(indexes.get(r, 4));
             idx.create_sql =
                 fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", t.qualified,
-                            conn.quoteIdentifier(indexes.get(r, 5)), indexes.get(r, 6));
+                            conn.quoteIdentifier(indexes.get(r, 5)), indexes.get(r, 7));
         } else {
             idx.create_sql = std::string(indexes.get(r, 3));
         }
-        if (indexes.getBool(r, 7)) {
-            idx.create_sql += fmt::format("; ALTER TABLE {} CLUSTER ON {}", t.qualified,
-                                          conn.quoteIdentifier(idx.name));
+        if (indexes.getBool(r, 10)) {
+            attach.push_back(fmt::format("ALTER TABLE {} CLUSTER ON {}", t.qualified, quoted_name));
         }
-        if (indexes.getBool(r, 8)) {
-            idx.create_sql += fmt::format("; ALTER TABLE ONLY {} REPLICA IDENTITY USING INDEX {}",
-                                          t.qualified, conn.quoteIdentifier(idx.name));
+        if (indexes.getBool(r, 11)) {
+            attach.push_back(fmt::format("ALTER TABLE ONLY {} REPLICA IDENTITY USING INDEX {}",
+                                         t.qualified, quoted_name));
+        }
+        for (const auto& stmt : attach) {
+            idx.attach_sql += stmt + ";";
         }
         t.indexes.push_back(std::move(idx));
     }

@@ -43,6 +43,10 @@ void cleanTarget(pg::Connection& target, const pg::SchemaTool& tool, const std::
 std::string writePostDataList(const pg::SchemaTool& tool, const std::string& archive,
                               const pg::Catalog& catalog, const std::string& dir);
 
+// Turns the indexes built for PK/UNIQUE constraints into those constraints, and sets CLUSTER ON
+// and REPLICA IDENTITY, in one transaction (each statement only touches the catalog).
+void attachIndexes(pg::Connection& target, const pg::Catalog& catalog);
+
 // ANALYZE every table of the catalog on `jobs` target connections.
 void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog, int jobs,
                    AbortSignal& abort);

@@ -19,7 +19,13 @@ struct IndexDef {
     uint32_t index_oid = 0;
     uint32_t constraint_oid = 0;  // 0 when the index backs no constraint
     std::string name;
-    std::string create_sql;  // fully qualified; includes CLUSTER ON / REPLICA IDENTITY follow-ups
+    // CREATE [UNIQUE] INDEX ..., fully qualified. A PK or UNIQUE constraint's index is built
+    // like any other index so that it runs alongside the table's other index builds
+    // (ADD PRIMARY KEY would lock them out).
+    std::string create_sql;
+    // Short statements to run once the table's indexes exist: ADD CONSTRAINT ... USING INDEX,
+    // CLUSTER ON, REPLICA IDENTITY. Empty when there is nothing to attach.
+    std::string attach_sql;
 };
 
 // A table of the source database as the planner needs it.
