@@ -13,6 +13,7 @@ void addCopyCommand(CLI::App& app, Action& action) {
     auto options = std::make_shared<engine::CopyOptions>();
     auto split = std::make_shared<std::string>("1GB");
     auto progress = std::make_shared<std::string>("auto");
+    auto selection = std::make_shared<SelectionArgs>();
 
     cmd->add_option("--source", options->source, "Source connection (URI or key=value)")
         ->envname("PGSLUICE_SOURCE")
@@ -37,13 +38,17 @@ void addCopyCommand(CLI::App& app, Action& action) {
     cmd->add_flag("-v,--verbose", options->verbose, "Say more");
     cmd->add_flag("-q,--quiet", options->quiet, "Say only errors and warnings");
 
+    addSelectionOptions(cmd, *selection);
+
     auto* index_jobs_opt = cmd->get_option("--index-jobs");
-    cmd->callback([&action, options, split, progress, index_jobs_opt] {
+    cmd->callback([&action, options, split, progress, selection, index_jobs_opt] {
         if (index_jobs_opt->count() == 0) {
             options->index_jobs = options->jobs;
         }
         options->split_bytes = engine::parseSize(*split);
         options->progress = engine::parseProgressMode(*progress);
+        options->selection = selection->resolve();
+        options->drop_dangling_foreign_keys = selection->drop_dangling_foreign_keys;
         action = [options] { engine::runCopy(*options); };
     });
 }

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "pgsluice 0.1.0");
     pgsluice::cli::Action action;
     pgsluice::cli::addCopyCommand(app, action);
+    pgsluice::cli::addPlanCommand(app, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -12,6 +12,7 @@
 
 #include "pgsluice/engine/abort.hpp"
 #include "pgsluice/engine/planner.hpp"
+#include "pgsluice/engine/selection.hpp"
 #include "pgsluice/engine/sql_pool.hpp"
 #include "pgsluice/engine/target.hpp"
 #include "pgsluice/pg/catalog.hpp"
@@ -46,6 +47,8 @@ class CopyRun {
     std::optional<pg::Snapshot> snapshot_;
     pg::Catalog catalog_;
     Plan plan_;
+    SelectionResult selection_;
+    std::vector<pg::TocEntry> toc_;
     std::atomic<size_t> next_unit_{0};
     std::unique_ptr<SqlPool> index_pool_;
     TargetState state_ = TargetState::untouched;
@@ -64,17 +67,33 @@ void CopyRun::run() {
             fmt::format("source {} (snapshot {}), target {}", snapshot_->control().describe(),
                         snapshot_->id(), target.describe()),
             true);
+        selection_ = applySelection(catalog_, options_.selection);
+        for (const auto& w : selection_.warnings) {
+            progress_.warn(w);
+        }
+        std::set<uint32_t> dropped_fks;
+        if (!selection_.dangling.empty()) {
+            if (!options_.drop_dangling_foreign_keys) {
+                throw UsageError(danglingMessage(selection_.dangling));
+            }
+            for (const auto& d : selection_.dangling) {
+                progress_.warn(fmt::format("not copying foreign key {} on {}: {} ({})", d.key->name,
+                                           d.table, d.referenced, d.reason));
+                dropped_fks.insert(d.key->oid);
+            }
+        }
         if (!options_.clean) {
             requireEmptyTarget(target);
         }
-        plan_ = makePlan(catalog_, PlanOptions{options_.split_bytes});
+        plan_ = makePlan(catalog_, PlanOptions{options_.split_bytes}, selection_);
         abort_.check();
 
         progress_.phase("schema");
         TempDir work("pgsluice-copy");
         std::string archive = work.path() + "/schema.dump";
         pg::SchemaTool tool(catalog_.server_version);
-        tool.dump(snapshot_->control(), snapshot_->id(), archive, {});
+        tool.dump(snapshot_->control(), snapshot_->id(), archive, selection_.pg_dump_args);
+        toc_ = tool.list(archive);
         pg::RestoreOptions restore{options_.no_owner, options_.no_privileges, options_.index_jobs};
         abort_.check();
         state_ = TargetState::schema_partial;
@@ -97,13 +116,13 @@ void CopyRun::run() {
 
         progress_.phase("constraints");
         state_ = TargetState::data_loaded;
-        std::string list = writePostDataList(tool, archive, catalog_, work.path());
+        std::string list = writePostDataList(toc_, catalog_, dropped_fks, work.path());
         tool.restore(target, archive, "post-data", restore, list);
         abort_.check();
 
         if (!options_.skip_analyze) {
             progress_.phase("analyze");
-            analyzeTables(options_.target, catalog_, options_.index_jobs, abort_);
+            analyzeTables(options_.target, catalog_, selection_.skip, options_.index_jobs, abort_);
             abort_.rethrow();
         }
         state_ = TargetState::complete;
@@ -230,6 +249,9 @@ void CopyRun::tableLoaded(size_t table) {
 void CopyRun::copySequences(pg::Connection& target) {
     std::string sql;
     for (const auto& seq : catalog_.sequences) {
+        if (!tocHas(toc_, "SEQUENCE", seq.oid)) {
+            continue;  // not selected: pg_dump did not create it
+        }
         pg::Result res =
             snapshot_->control().exec("SELECT last_value, is_called FROM " + seq.qualified);
         sql +=
@@ -247,8 +269,13 @@ void CopyRun::copyLargeObjects(pg::Connection& target) {
     }
     constexpr long long kChunk = 1 << 20;
     long long total = 0;
+    size_t count = 0;
     target.exec("BEGIN");
     for (uint32_t oid : catalog_.large_objects) {
+        if (!tocHas(toc_, "BLOB", oid)) {
+            continue;  // pg_dump leaves large objects out under -t/-n, and so do we
+        }
+        ++count;
         for (long long offset = 0;; offset += kChunk) {
             abort_.check();
             pg::Result chunk = snapshot_->control().execParams(
@@ -267,7 +294,7 @@ void CopyRun::copyLargeObjects(pg::Connection& target) {
         }
     }
     target.exec("COMMIT");
-    progress_.info(fmt::format("copied {} large objects ({})", catalog_.large_objects.size(),
+    progress_.info(fmt::format("copied {} large objects ({})", count,
                                formatBytes(static_cast<double>(total))));
 }
 

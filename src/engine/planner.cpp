@@ -9,15 +9,15 @@
 namespace pgsluice::engine {
 
 Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
-              const std::vector<uint32_t>& skip_data) {
+              const SelectionResult& selection) {
     Plan plan;
     for (const auto& t : catalog.tables) {
-        if (!t.holdsData()) {
+        if (!t.holdsData() || selection.skip.count(t.oid)) {
             continue;
         }
         PlannedTable pt;
         pt.table = &t;
-        pt.with_data = std::find(skip_data.begin(), skip_data.end(), t.oid) == skip_data.end();
+        pt.with_data = selection.schema_only.count(t.oid) == 0;
         plan.tables.push_back(pt);
     }
     // Largest first, so the longest COPY starts at once and small tables fill the gaps.

@@ -98,12 +98,12 @@ void cleanTarget(pg::Connection& target, const pg::SchemaTool& tool, const std::
     target.exec("SELECT pg_catalog.set_config('search_path', '', false)");
 }
 
-std::string writePostDataList(const pg::SchemaTool& tool, const std::string& archive,
-                              const pg::Catalog& catalog, const std::string& dir) {
+std::string writePostDataList(const std::vector<pg::TocEntry>& toc, const pg::Catalog& catalog,
+                              const std::set<uint32_t>& drop_constraints, const std::string& dir) {
     constexpr uint32_t kPgClass = 1259;
     constexpr uint32_t kPgConstraint = 2606;
     std::set<uint32_t> indexes;
-    std::set<uint32_t> constraints;
+    std::set<uint32_t> constraints = drop_constraints;
     for (const auto& t : catalog.tables) {
         for (const auto& idx : t.indexes) {
             indexes.insert(idx.index_oid);
@@ -114,7 +114,7 @@ std::string writePostDataList(const pg::SchemaTool& tool, const std::string& arc
     }
     std::string path = dir + "/post-data.list";
     std::ofstream out(path);
-    for (const auto& e : tool.list(archive)) {
+    for (const auto& e : toc) {
         bool built = (e.catalog_oid == kPgClass && indexes.count(e.oid)) ||
                      (e.catalog_oid == kPgConstraint && constraints.count(e.oid));
         out << (built ? ";" : "") << e.line << "\n";
@@ -137,12 +137,22 @@ void attachIndexes(pg::Connection& target, const pg::Catalog& catalog) {
     }
 }
 
-void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog, int jobs,
-                   AbortSignal& abort) {
+bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_t oid) {
+    for (const auto& e : toc) {
+        if (e.oid == oid && e.desc.rfind(desc, 0) == 0 &&
+            (e.desc.size() == desc.size() || e.desc[desc.size()] == ' ')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog,
+                   const std::set<uint32_t>& skip, int jobs, AbortSignal& abort) {
     SqlPool pool(
         jobs, [&] { return openTargetSession(target_conninfo); }, abort, nullptr);
     for (const auto& t : catalog.tables) {
-        if (t.relkind == 'r' || t.relkind == 'p' || t.relkind == 'm') {
+        if ((t.relkind == 'r' || t.relkind == 'p' || t.relkind == 'm') && !skip.count(t.oid)) {
             pool.push({"ANALYZE " + t.qualified, "ANALYZE " + t.qualified});
         }
     }

@@ -114,6 +114,9 @@ Catalog loadCatalog(Connection& conn) {
         catalog.block_size = res.getInt(0, 1);
     }
 
+    // pg_dump matches unqualified -t patterns against tables visible under the default
+    // search_path, so visibility is computed with it, and definitions below with an empty one.
+    conn.exec("RESET search_path");
     Result tables = conn.exec(fmt::format(
         "WITH RECURSIVE anc(child, parent, depth) AS ("
         "  SELECT inhrelid, inhparent, 1 FROM pg_catalog.pg_inherits"
@@ -121,7 +124,8 @@ Catalog loadCatalog(Connection& conn) {
         "  JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.parent WHERE a.depth < 64) "
         "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence = 'u', c.relispartition,"
         " pg_catalog.pg_table_size(c.oid), pg_catalog.pg_relation_size(c.oid), c.reltuples,"
-        " (SELECT pg_catalog.array_agg(parent ORDER BY depth) FROM anc WHERE child = c.oid) "
+        " (SELECT pg_catalog.array_agg(parent ORDER BY depth) FROM anc WHERE child = c.oid),"
+        " pg_catalog.pg_table_is_visible(c.oid) "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p', 'f', 'm') AND {} AND {} "
         "ORDER BY n.nspname, c.relname",
@@ -141,8 +145,35 @@ Catalog loadCatalog(Connection& conn) {
         t.estimated_rows =
             std::max(0.0, std::strtod(std::string(tables.get(r, 8)).c_str(), nullptr));
         t.ancestors = parseOidArray(tables.get(r, 9));
+        t.visible = tables.getBool(r, 10);
         by_oid.emplace(t.oid, catalog.tables.size());
         catalog.tables.push_back(std::move(t));
+    }
+
+    Result others = conn.exec(fmt::format(
+        "SELECT n.nspname, c.relname, pg_catalog.pg_table_is_visible(c.oid) "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('v', 'S') AND {} AND {}",
+        kUserSchema, kNotExtensionMember));
+    for (int r = 0; r < others.rows(); ++r) {
+        catalog.other_relations.push_back(
+            {std::string(others.get(r, 0)), std::string(others.get(r, 1)), others.getBool(r, 2)});
+    }
+    conn.exec("SELECT pg_catalog.set_config('search_path', '', false)");
+
+    Result schemas = conn.exec(
+        "SELECT nspname FROM pg_catalog.pg_namespace n WHERE nspname <> 'information_schema' "
+        "AND nspname !~ '^pg_' ORDER BY 1");
+    for (int r = 0; r < schemas.rows(); ++r) {
+        catalog.schemas.emplace_back(schemas.get(r, 0));
+    }
+
+    Result fks = conn.exec(
+        "SELECT oid, conname, conrelid, confrelid FROM pg_catalog.pg_constraint "
+        "WHERE contype = 'f' AND conparentid = 0 ORDER BY conrelid, conname");
+    for (int r = 0; r < fks.rows(); ++r) {
+        catalog.foreign_keys.push_back({toOid(fks.get(r, 0)), std::string(fks.get(r, 1)),
+                                        toOid(fks.get(r, 2)), toOid(fks.get(r, 3))});
     }
 
     std::vector<std::pair<uint32_t, TypeInfo>> types;
@@ -240,12 +271,13 @@ Catalog loadCatalog(Connection& conn) {
     }
 
     Result sequences =
-        conn.exec(fmt::format("SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+        conn.exec(fmt::format("SELECT n.nspname, c.relname, c.oid FROM pg_catalog.pg_class c "
                               "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                               "WHERE c.relkind = 'S' AND {} AND {} ORDER BY 1, 2",
                               kUserSchema, kNotExtensionMember));
     for (int r = 0; r < sequences.rows(); ++r) {
-        Sequence s{std::string(sequences.get(r, 0)), std::string(sequences.get(r, 1)), ""};
+        Sequence s{toOid(sequences.get(r, 2)), std::string(sequences.get(r, 0)),
+                   std::string(sequences.get(r, 1)), ""};
         s.qualified = conn.quoteIdentifier(s.schema) + "." + conn.quoteIdentifier(s.name);
         catalog.sequences.push_back(std::move(s));
     }

@@ -42,6 +42,12 @@ Result& Result::operator=(Result&& other) noexcept {
 }
 
 std::string_view Result::get(int row, int column) const {
+    if (row < 0 || row >= rows() || column < 0 || column >= columns()) {
+        throw Error(
+            fmt::format("internal error: result has no row {} column {} ({} rows, {} "
+                        "columns)",
+                        row, column, rows(), columns()));
+    }
     return {PQgetvalue(res_, row, column), static_cast<size_t>(PQgetlength(res_, row, column))};
 }
 

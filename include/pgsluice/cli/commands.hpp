@@ -3,6 +3,11 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pgsluice/filter/selection.hpp"
 
 namespace pgsluice::cli {
 
@@ -11,5 +16,22 @@ using Action = std::function<void()>;
 
 // Registers `pgsluice copy` on `app`; `action` is set when the subcommand is chosen.
 void addCopyCommand(CLI::App& app, Action& action);
+
+// Registers `pgsluice plan` on `app`.
+void addPlanCommand(CLI::App& app, Action& action);
+
+// The pg_dump-style selection options of a command, filled by CLI11 while parsing.
+struct SelectionArgs {
+    filter::SelectionOptions options;
+    std::vector<std::string> filter_files;
+    bool drop_dangling_foreign_keys = false;
+
+    // The options with every --filter file read in (errors name FILE:LINE, exit 2).
+    filter::SelectionOptions resolve() const;
+};
+
+// Adds -t, -T, -n, -N, --exclude-table-data, the -and-children variants, --filter,
+// --strict-names and --drop-dangling-foreign-keys to `cmd`.
+void addSelectionOptions(CLI::App* cmd, SelectionArgs& args);
 
 }  // namespace pgsluice::cli

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "pgsluice/engine/progress.hpp"
+#include "pgsluice/filter/selection.hpp"
 
 namespace pgsluice::engine {
 
@@ -19,6 +20,8 @@ struct CopyOptions {
     long long split_bytes = 1LL << 30;
     ProgressMode progress = ProgressMode::automatic;
     std::string report_file;
+    filter::SelectionOptions selection;
+    bool drop_dangling_foreign_keys = false;
     bool verbose = false;
     bool quiet = false;
 };

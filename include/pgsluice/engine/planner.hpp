@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "pgsluice/engine/selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
 
 namespace pgsluice::engine {
@@ -36,10 +37,10 @@ struct PlanOptions {
     long long split_bytes = 1LL << 30;  // tables larger than this are cut into ctid ranges
 };
 
-// Orders the tables holding data largest first and cuts the large ones into page ranges.
-// `skip_data` lists oids whose rows stay behind.
+// Orders the selected tables holding data largest first and cuts the large ones into page
+// ranges; tables the selection leaves out are not in the plan.
 Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
-              const std::vector<uint32_t>& skip_data = {});
+              const SelectionResult& selection);
 
 // The COPY ... TO STDOUT statement that reads one unit from the source.
 std::string copyOutSql(const pg::Table& table, const WorkUnit& unit);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "pgsluice/engine/abort.hpp"
 #include "pgsluice/pg/catalog.hpp"
@@ -39,16 +41,20 @@ void cleanTarget(pg::Connection& target, const pg::SchemaTool& tool, const std::
                  const pg::RestoreOptions& options);
 
 // Writes the pg_restore list of the archive with the indexes and constraints the run builds
-// itself (IndexDef of the catalog) commented out; returns the list file's path.
-std::string writePostDataList(const pg::SchemaTool& tool, const std::string& archive,
-                              const pg::Catalog& catalog, const std::string& dir);
+// itself (IndexDef of the catalog) and the constraints in `drop_constraints` commented out;
+// returns the list file's path.
+std::string writePostDataList(const std::vector<pg::TocEntry>& toc, const pg::Catalog& catalog,
+                              const std::set<uint32_t>& drop_constraints, const std::string& dir);
+
+// True when the archive's table of contents holds an entry `desc` for `oid`.
+bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_t oid);
 
 // Turns the indexes built for PK/UNIQUE constraints into those constraints, and sets CLUSTER ON
 // and REPLICA IDENTITY, in one transaction (each statement only touches the catalog).
 void attachIndexes(pg::Connection& target, const pg::Catalog& catalog);
 
-// ANALYZE every table of the catalog on `jobs` target connections.
-void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog, int jobs,
-                   AbortSignal& abort);
+// ANALYZE every table of the catalog but those in `skip`, on `jobs` target connections.
+void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog,
+                   const std::set<uint32_t>& skip, int jobs, AbortSignal& abort);
 
 }  // namespace pgsluice::engine

@@ -37,6 +37,7 @@ struct Table {
     char relkind = 'r';     // r ordinary, p partitioned, f foreign, m materialized view
     bool unlogged = false;
     bool is_partition = false;
+    bool visible = false;  // pg_table_is_visible under the default search_path (pg_dump's -t)
     std::vector<uint32_t> ancestors;  // parents up the inheritance/partition tree
     long long total_bytes = 0;        // on disk, TOAST included
     long long main_bytes = 0;         // main fork only: what ctid ranges cut
@@ -55,9 +56,25 @@ struct Table {
 
 // A sequence whose value is carried over.
 struct Sequence {
+    uint32_t oid = 0;
     std::string schema;
     std::string name;
     std::string qualified;
+};
+
+// A relation that holds no rows of its own but that -t patterns can match (view, sequence...).
+struct OtherRelation {
+    std::string schema;
+    std::string name;
+    bool visible = false;
+};
+
+// A foreign key, for the check that no kept row points at a row left behind.
+struct ForeignKey {
+    uint32_t oid = 0;
+    std::string name;
+    uint32_t table = 0;       // the referencing table
+    uint32_t referenced = 0;  // the referenced table
 };
 
 // What the planner knows of the source database, read inside the exported snapshot.
@@ -65,6 +82,9 @@ struct Catalog {
     std::vector<Table> tables;
     std::vector<Sequence> sequences;
     std::vector<uint32_t> large_objects;
+    std::vector<OtherRelation> other_relations;
+    std::vector<std::string> schemas;
+    std::vector<ForeignKey> foreign_keys;
     int server_version = 0;
     std::string database;
     long long block_size = 8192;

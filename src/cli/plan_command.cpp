@@ -1,0 +1,36 @@
+#include <memory>
+
+#include "pgsluice/cli/commands.hpp"
+#include "pgsluice/engine/plan_job.hpp"
+#include "pgsluice/engine/planner.hpp"
+
+namespace pgsluice::cli {
+
+void addPlanCommand(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand(
+        "plan", "Show what a copy or dump would do, table by table, and check the selection");
+    auto request = std::make_shared<engine::PlanRequest>();
+    auto split = std::make_shared<std::string>("1GB");
+    auto format = std::make_shared<std::string>("text");
+    auto selection = std::make_shared<SelectionArgs>();
+    cmd->add_option("--source", request->source, "Source connection (URI or key=value)")
+        ->envname("PGSLUICE_SOURCE")
+        ->required();
+    cmd->add_option("-j,--jobs", request->jobs, "Parallel data connections the plan is for")
+        ->capture_default_str();
+    cmd->add_option("--split-tables-larger-than", *split, "Cut tables larger than SIZE")
+        ->capture_default_str();
+    cmd->add_option("--format", *format, "text|json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    addSelectionOptions(cmd, *selection);
+    cmd->callback([&action, request, split, format, selection] {
+        request->split_bytes = engine::parseSize(*split);
+        request->json = *format == "json";
+        request->selection = selection->resolve();
+        request->drop_dangling_foreign_keys = selection->drop_dangling_foreign_keys;
+        action = [request] { engine::runPlan(*request); };
+    });
+}
+
+}  // namespace pgsluice::cli
