@@ -68,6 +68,29 @@ const Table* Catalog::find(uint32_t oid) const {
     return nullptr;
 }
 
+// Built-in types whose binary form cannot travel: the reg* types send the raw OID of the object
+// they name (which differs between servers), and an empty tsquery is sent but refused on
+// receive ("operand not found"). Their text forms work.
+bool binaryHostileBuiltin(uint32_t oid) {
+    switch (oid) {
+        case 24:    // regproc
+        case 2202:  // regprocedure
+        case 2203:  // regoper
+        case 2204:  // regoperator
+        case 2205:  // regclass
+        case 2206:  // regtype
+        case 3734:  // regconfig
+        case 3769:  // regdictionary
+        case 4089:  // regnamespace
+        case 4096:  // regrole
+        case 4191:  // regcollation
+        case 3615:  // tsquery
+            return true;
+        default:
+            return false;
+    }
+}
+
 bool binarySafeType(uint32_t oid, const std::vector<std::pair<uint32_t, TypeInfo>>& types) {
     auto lookup = [&](uint32_t key) -> const TypeInfo* {
         auto it = std::lower_bound(types.begin(), types.end(), key,
@@ -84,6 +107,9 @@ bool binarySafeType(uint32_t oid, const std::vector<std::pair<uint32_t, TypeInfo
             oid = info->typbasetype;
             continue;
         }
+        if (!info->binary_io || binaryHostileBuiltin(oid)) {
+            return false;
+        }
         if (info->typtype == 'c') {
             return false;  // record_send writes every attribute's type OID
         }
@@ -91,7 +117,8 @@ bool binarySafeType(uint32_t oid, const std::vector<std::pair<uint32_t, TypeInfo
             // array_send writes the element type's OID; only built-in, non-composite elements
             // have the same OID on every server.
             const TypeInfo* elem = lookup(info->typelem);
-            return info->typelem < kFirstNormalObjectId && elem && elem->typtype != 'c';
+            return info->typelem < kFirstNormalObjectId && elem && elem->typtype != 'c' &&
+                   elem->binary_io && !binaryHostileBuiltin(info->typelem);
         }
         return true;
     }
@@ -179,8 +206,8 @@ Catalog loadCatalog(Connection& conn) {
     std::vector<std::pair<uint32_t, TypeInfo>> types;
     {
         Result res = conn.exec(
-            "SELECT oid, typtype, typelem, typbasetype, typlen FROM pg_catalog.pg_type ORDER BY "
-            "oid");
+            "SELECT oid, typtype, typelem, typbasetype, typlen, typsend <> 0 AND typreceive <> 0 "
+            "FROM pg_catalog.pg_type ORDER BY oid");
         types.reserve(static_cast<size_t>(res.rows()));
         for (int r = 0; r < res.rows(); ++r) {
             TypeInfo info;
@@ -188,6 +215,7 @@ Catalog loadCatalog(Connection& conn) {
             info.typelem = toOid(res.get(r, 2));
             info.typbasetype = toOid(res.get(r, 3));
             info.typlen = static_cast<int>(res.getInt(r, 4));
+            info.binary_io = res.getBool(r, 5);
             types.emplace_back(toOid(res.get(r, 0)), info);
         }
     }

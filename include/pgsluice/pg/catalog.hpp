@@ -105,6 +105,7 @@ struct TypeInfo {
     uint32_t typelem = 0;
     uint32_t typbasetype = 0;
     int typlen = 0;
+    bool binary_io = true;  // has both a send and a receive function
 };
 bool binarySafeType(uint32_t oid, const std::vector<std::pair<uint32_t, TypeInfo>>& types);
 
