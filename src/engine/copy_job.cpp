@@ -98,7 +98,9 @@ void CopyRun::run() {
         abort_.check();
         state_ = TargetState::schema_partial;
         if (options_.clean) {
-            cleanTarget(target, tool, archive, restore);
+            for (const auto& w : cleanTarget(target, tool, archive, restore)) {
+                progress_.warn(w);
+            }
         }
         tool.restore(target, archive, "pre-data", restore, "");
         state_ = TargetState::schema_loaded;
@@ -109,7 +111,7 @@ void CopyRun::run() {
         abort_.rethrow();
 
         progress_.phase("sequences");
-        attachIndexes(target, catalog_);
+        attachIndexes(target, plan_);
         copySequences(target);
         copyLargeObjects(target);
         abort_.check();

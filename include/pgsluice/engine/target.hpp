@@ -3,8 +3,10 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/planner.hpp"
 #include "pgsluice/pg/catalog.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
 
@@ -36,9 +38,9 @@ pg::Connection openTargetSession(const std::string& conninfo);
 void requireEmptyTarget(pg::Connection& target);
 
 // Drops the objects of `archive` from the target as `pg_restore --clean --if-exists` would,
-// in one transaction.
-void cleanTarget(pg::Connection& target, const pg::SchemaTool& tool, const std::string& archive,
-                 const pg::RestoreOptions& options);
+// in one transaction. Returns a warning for each drop that failed even when retried.
+std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaTool& tool,
+                                     const std::string& archive, const pg::RestoreOptions& options);
 
 // Writes the pg_restore list of the archive with the indexes and constraints the run builds
 // itself (IndexDef of the catalog) and the constraints in `drop_constraints` commented out;
@@ -51,7 +53,7 @@ bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_
 
 // Turns the indexes built for PK/UNIQUE constraints into those constraints, and sets CLUSTER ON
 // and REPLICA IDENTITY, in one transaction (each statement only touches the catalog).
-void attachIndexes(pg::Connection& target, const pg::Catalog& catalog);
+void attachIndexes(pg::Connection& target, const Plan& plan);
 
 // ANALYZE every table of the catalog but those in `skip`, on `jobs` target connections.
 void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog,
