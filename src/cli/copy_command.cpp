@@ -35,6 +35,11 @@ void addCopyCommand(CLI::App& app, Action& action) {
         ->capture_default_str();
     cmd->add_option("--progress", *progress, "auto|plain|json|none")->capture_default_str();
     cmd->add_option("--report", options->report_file, "Write a JSON summary to FILE");
+    cmd->add_option("--protect", options->protect,
+                    "Refuse a target whose host or database matches PATTERN (repeatable; default "
+                    "PGSLUICE_PROTECT or *prod*; '' clears)")
+        ->allow_extra_args(false);
+    cmd->add_flag("--yes", options->yes, "Do not ask before overwriting a non-empty target");
     cmd->add_flag("-v,--verbose", options->verbose, "Say more");
     cmd->add_flag("-q,--quiet", options->quiet, "Say only errors and warnings");
 

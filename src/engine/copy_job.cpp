@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/guards.hpp"
 #include "pgsluice/engine/planner.hpp"
 #include "pgsluice/engine/selection.hpp"
 #include "pgsluice/engine/sql_pool.hpp"
@@ -62,6 +63,9 @@ void CopyRun::run() {
         pg::Connection target = openTargetSession(options_.target);
         Watch watch_target(abort_, target);
         Watch watch_source(abort_, snapshot_->control());
+        ServerIdentity target_id = identify(target);
+        refuseSelfCopy(identify(snapshot_->control()), target_id);
+        refuseProtected(target_id, protectPatterns(options_.protect));
         catalog_ = pg::loadCatalog(snapshot_->control());
         progress_.info(
             fmt::format("source {} (snapshot {}), target {}", snapshot_->control().describe(),
@@ -84,6 +88,8 @@ void CopyRun::run() {
         }
         if (!options_.clean) {
             requireEmptyTarget(target);
+        } else {
+            confirmOverwrite(target, "copy --clean", options_.yes);
         }
         plan_ = makePlan(catalog_, PlanOptions{options_.split_bytes}, selection_);
         abort_.check();

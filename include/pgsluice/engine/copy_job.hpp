@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "pgsluice/engine/progress.hpp"
 #include "pgsluice/filter/selection.hpp"
@@ -22,6 +23,8 @@ struct CopyOptions {
     std::string report_file;
     filter::SelectionOptions selection;
     bool drop_dangling_foreign_keys = false;
+    std::vector<std::string> protect;  // --protect patterns (empty: PGSLUICE_PROTECT or *prod*)
+    bool yes = false;                  // no confirmation question
     bool verbose = false;
     bool quiet = false;
 };
