@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
     pgsluice::cli::Action action;
     pgsluice::cli::addCopyCommand(app, action);
     pgsluice::cli::addPlanCommand(app, action);
+    pgsluice::cli::addVerifyCommand(app, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

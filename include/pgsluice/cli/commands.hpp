@@ -17,6 +17,9 @@ using Action = std::function<void()>;
 // Registers `pgsluice copy` on `app`; `action` is set when the subcommand is chosen.
 void addCopyCommand(CLI::App& app, Action& action);
 
+// Registers `pgsluice verify` on `app`.
+void addVerifyCommand(CLI::App& app, Action& action);
+
 // Registers `pgsluice plan` on `app`.
 void addPlanCommand(CLI::App& app, Action& action);
 

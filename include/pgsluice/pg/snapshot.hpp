@@ -10,8 +10,9 @@ namespace pgsluice::pg {
 // It stays open for as long as this object lives, which keeps the snapshot importable.
 class Snapshot {
   public:
-    // Connects to the source, starts REPEATABLE READ READ ONLY and exports the snapshot.
-    static Snapshot exportFrom(const std::string& conninfo);
+    // Connects, starts REPEATABLE READ READ ONLY and exports the snapshot. `role` only names the
+    // server in messages: every session of a snapshot is read-only.
+    static Snapshot exportFrom(const std::string& conninfo, Role role = Role::source);
 
     // A new source connection inside a transaction that uses this snapshot.
     Connection openReader() const;
@@ -22,12 +23,16 @@ class Snapshot {
     Connection& control() { return control_; }
 
   private:
-    Snapshot(Connection control, std::string id, std::string conninfo)
-        : control_(std::move(control)), id_(std::move(id)), conninfo_(std::move(conninfo)) {}
+    Snapshot(Connection control, std::string id, std::string conninfo, Role role)
+        : control_(std::move(control)),
+          id_(std::move(id)),
+          conninfo_(std::move(conninfo)),
+          role_(role) {}
 
     Connection control_;
     std::string id_;
     std::string conninfo_;
+    Role role_;
 };
 
 }  // namespace pgsluice::pg

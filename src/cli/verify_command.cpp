@@ -1,0 +1,35 @@
+#include <memory>
+
+#include "pgsluice/cli/commands.hpp"
+#include "pgsluice/engine/verify_job.hpp"
+
+namespace pgsluice::cli {
+
+void addVerifyCommand(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand(
+        "verify",
+        "Compare source and target: tables, row counts and content hashes (exit 1 if "
+        "they differ)");
+    auto options = std::make_shared<engine::VerifyOptions>();
+    auto format = std::make_shared<std::string>("text");
+    auto selection = std::make_shared<SelectionArgs>();
+    cmd->add_option("--source", options->source, "Source connection (URI or key=value)")
+        ->envname("PGSLUICE_SOURCE")
+        ->required();
+    cmd->add_option("--target", options->target, "Target connection (URI or key=value)")
+        ->envname("PGSLUICE_TARGET")
+        ->required();
+    cmd->add_option("-j,--jobs", options->jobs, "Parallel connections per side")
+        ->capture_default_str();
+    cmd->add_option("--format", *format, "text|json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    addSelectionOptions(cmd, *selection);
+    cmd->callback([&action, options, format, selection] {
+        options->json = *format == "json";
+        options->selection = selection->resolve();
+        action = [options] { engine::runVerify(*options); };
+    });
+}
+
+}  // namespace pgsluice::cli

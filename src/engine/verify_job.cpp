@@ -1,0 +1,203 @@
+#include "pgsluice/engine/verify_job.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <thread>
+
+#include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/digest.hpp"
+#include "pgsluice/engine/selection.hpp"
+#include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/pg/snapshot.hpp"
+
+namespace pgsluice::engine {
+
+namespace {
+
+// One table as verify sees it on both sides.
+struct Pair {
+    std::string name;
+    const pg::Table* source = nullptr;  // nullptr: only on the target
+    const pg::Table* target = nullptr;  // nullptr: missing on the target
+    bool data = true;                   // false: schema only, the target must be empty
+    RowDigest source_digest;
+    RowDigest target_digest;
+    std::string verdict;  // "same" or why not
+};
+
+// Tables holding data, by schema.name, that the selection keeps.
+std::map<std::string, std::pair<const pg::Table*, bool>> selectedTables(
+    const pg::Catalog& catalog, const SelectionResult& selection) {
+    std::map<std::string, std::pair<const pg::Table*, bool>> out;
+    for (const auto& t : catalog.tables) {
+        if (t.holdsData() && !selection.skip.count(t.oid)) {
+            out[t.schema + "." + t.name] = {&t, selection.schema_only.count(t.oid) == 0};
+        }
+    }
+    return out;
+}
+
+// Digests one table on one side, reading the columns of `columns_from` in its order.
+RowDigest digestTable(pg::Connection& conn, const pg::Table& table, const pg::Table& columns_from,
+                      bool binary, AbortSignal& abort) {
+    conn.beginCopyOut(fmt::format("COPY {} {} TO STDOUT (FORMAT {})", table.qualified,
+                                  columns_from.columnList(), binary ? "binary" : "text"));
+    StreamDigest digest(binary);
+    std::string_view chunk;
+    while (conn.getCopyData(chunk)) {
+        digest.feed(chunk);
+        if (abort.aborted()) {
+            throw Cancelled("stopped");
+        }
+    }
+    digest.finish();
+    return digest.digest();
+}
+
+bool sameColumns(const pg::Table& a, const pg::Table& b) {
+    if (a.columns.size() != b.columns.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < a.columns.size(); ++i) {
+        if (a.columns[i].name != b.columns[i].name) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+void runVerify(const VerifyOptions& options) {
+    if (options.jobs < 1) {
+        throw UsageError("--jobs must be at least 1");
+    }
+    AbortSignal abort;
+    SignalWatcher signals(abort);
+    pg::Snapshot source = pg::Snapshot::exportFrom(options.source, pg::Role::source);
+    pg::Snapshot target = pg::Snapshot::exportFrom(options.target, pg::Role::target);
+    pg::Catalog source_catalog = pg::loadCatalog(source.control());
+    pg::Catalog target_catalog = pg::loadCatalog(target.control());
+    SelectionResult source_selection = applySelection(source_catalog, options.selection);
+    SelectionResult target_selection = applySelection(target_catalog, options.selection);
+    for (const auto& w : source_selection.warnings) {
+        std::fprintf(stderr, "pgsluice: warning: %s\n", w.c_str());
+    }
+
+    auto src_tables = selectedTables(source_catalog, source_selection);
+    auto dst_tables = selectedTables(target_catalog, target_selection);
+    std::vector<Pair> pairs;
+    for (const auto& [name, entry] : src_tables) {
+        Pair p;
+        p.name = name;
+        p.source = entry.first;
+        p.data = entry.second;
+        if (auto it = dst_tables.find(name); it != dst_tables.end()) {
+            p.target = it->second.first;
+        }
+        pairs.push_back(std::move(p));
+    }
+    for (const auto& [name, entry] : dst_tables) {
+        if (!src_tables.count(name)) {
+            Pair p;
+            p.name = name;
+            p.target = entry.first;
+            pairs.push_back(std::move(p));
+        }
+    }
+
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        try {
+            pg::Connection src = source.openReader();
+            Watch watch_src(abort, src);
+            pg::Connection dst = target.openReader();
+            Watch watch_dst(abort, dst);
+            for (size_t i; !abort.aborted() && (i = next.fetch_add(1)) < pairs.size();) {
+                Pair& p = pairs[i];
+                if (!p.source) {
+                    p.verdict = "only on the target";
+                    continue;
+                }
+                if (!p.target) {
+                    p.verdict = "missing on the target";
+                    continue;
+                }
+                if (!sameColumns(*p.source, *p.target)) {
+                    p.verdict = "columns differ";
+                    continue;
+                }
+                bool binary = p.source->binary_safe && p.target->binary_safe;
+                if (p.data) {
+                    p.source_digest = digestTable(src, *p.source, *p.source, binary, abort);
+                }
+                p.target_digest = digestTable(dst, *p.target, *p.source, binary, abort);
+                if (p.source_digest.rows != p.target_digest.rows) {
+                    p.verdict = fmt::format("rows differ: {} on the source, {} on the target",
+                                            p.source_digest.rows, p.target_digest.rows);
+                } else if (!(p.source_digest == p.target_digest)) {
+                    p.verdict = "content differs (same row count)";
+                } else {
+                    p.verdict = "same";
+                }
+            }
+        } catch (...) {
+            abort.fail(std::current_exception());
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < std::min<int>(options.jobs, std::max<int>(1, pairs.size())); ++i) {
+        threads.emplace_back(worker);
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    abort.rethrow();
+
+    std::vector<std::string> differing;
+    nlohmann::ordered_json tables = nlohmann::ordered_json::array();
+    std::string text;
+    for (const auto& p : pairs) {
+        bool same = p.verdict == "same";
+        if (!same) {
+            differing.push_back(p.name);
+        }
+        tables.push_back({{"table", p.name},
+                          {"same", same},
+                          {"verdict", p.verdict},
+                          {"data", p.data},
+                          {"source_rows", p.source_digest.rows},
+                          {"target_rows", p.target_digest.rows},
+                          {"source_hash", p.source_digest.hex()},
+                          {"target_hash", p.target_digest.hex()}});
+        text += fmt::format("{:<8} {}  {}{}\n", same ? "same" : "DIFFERS", p.name,
+                            same ? fmt::format("{} rows", p.target_digest.rows) : p.verdict,
+                            p.data ? "" : " (schema only: the target must be empty)");
+    }
+    if (options.json) {
+        nlohmann::ordered_json out = {
+            {"same", differing.empty()}, {"tables", tables}, {"differing", differing}};
+        std::puts(out.dump(2).c_str());
+    } else {
+        text += differing.empty()
+                    ? fmt::format("\nall {} tables agree\n", pairs.size())
+                    : fmt::format("\n{} of {} tables differ\n", differing.size(), pairs.size());
+        std::fputs(text.c_str(), stdout);
+    }
+    std::fflush(stdout);
+    if (!differing.empty()) {
+        std::string names;
+        for (size_t i = 0; i < differing.size() && i < 10; ++i) {
+            names += (i ? ", " : "") + differing[i];
+        }
+        throw Error(fmt::format("{} table{} differ: {}{}", differing.size(),
+                                differing.size() == 1 ? "" : "s", names,
+                                differing.size() > 10 ? ", ..." : ""));
+    }
+}
+
+}  // namespace pgsluice::engine
