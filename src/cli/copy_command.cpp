@@ -3,6 +3,7 @@
 #include "pgsluice/cli/commands.hpp"
 #include "pgsluice/engine/copy_job.hpp"
 #include "pgsluice/engine/planner.hpp"
+#include "pgsluice/error.hpp"
 
 namespace pgsluice::cli {
 
@@ -40,6 +41,17 @@ void addCopyCommand(CLI::App& app, Action& action) {
                     "PGSLUICE_PROTECT or *prod*; '' clears)")
         ->allow_extra_args(false);
     cmd->add_flag("--yes", options->yes, "Do not ask before overwriting a non-empty target");
+    cmd->add_flag("--swap", options->swap,
+                  "Load into a new database, then rename it into the target's name (the old one "
+                  "is untouched unless everything succeeded)");
+    cmd->add_flag("--keep-old", options->keep_old, "--swap: keep the replaced database");
+    cmd->add_flag("--terminate-connections", options->terminate_connections,
+                  "--swap: end other sessions on the target database before renaming it");
+    cmd->add_option("--swap-wait", options->swap_wait_seconds,
+                    "--swap: seconds to wait for other sessions to leave")
+        ->capture_default_str();
+    cmd->add_flag("--verify", options->verify,
+                  "Compare the copy with the source (same snapshot) before finishing");
     cmd->add_flag("-v,--verbose", options->verbose, "Say more");
     cmd->add_flag("-q,--quiet", options->quiet, "Say only errors and warnings");
 
@@ -49,6 +61,11 @@ void addCopyCommand(CLI::App& app, Action& action) {
     cmd->callback([&action, options, split, progress, selection, index_jobs_opt] {
         if (index_jobs_opt->count() == 0) {
             options->index_jobs = options->jobs;
+        }
+        if (options->swap && options->clean) {
+            throw UsageError(
+                "--swap and --clean exclude each other: --swap never touches the "
+                "target database until the new copy is complete");
         }
         options->split_bytes = engine::parseSize(*split);
         options->progress = engine::parseProgressMode(*progress);

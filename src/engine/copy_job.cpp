@@ -15,7 +15,9 @@
 #include "pgsluice/engine/planner.hpp"
 #include "pgsluice/engine/selection.hpp"
 #include "pgsluice/engine/sql_pool.hpp"
+#include "pgsluice/engine/swap.hpp"
 #include "pgsluice/engine/target.hpp"
+#include "pgsluice/engine/verify_job.hpp"
 #include "pgsluice/pg/catalog.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
 #include "pgsluice/pg/snapshot.hpp"
@@ -35,6 +37,7 @@ class CopyRun {
 
   private:
     void copyData();
+    void verifyCopy();
     void dataWorker();
     void copyUnit(pg::Connection& src, pg::Connection& dst, const WorkUnit& unit);
     void tableLoaded(size_t table);
@@ -53,85 +56,129 @@ class CopyRun {
     std::atomic<size_t> next_unit_{0};
     std::unique_ptr<SqlPool> index_pool_;
     TargetState state_ = TargetState::untouched;
+    std::string target_database_;  // --swap: the new database loaded instead of the target's
 };
 
 void CopyRun::run() {
     SignalWatcher signals(abort_);
+    std::optional<Swap> swap;
     try {
         progress_.phase("connect");
         snapshot_.emplace(pg::Snapshot::exportFrom(options_.source));
-        pg::Connection target = openTargetSession(options_.target);
-        Watch watch_target(abort_, target);
         Watch watch_source(abort_, snapshot_->control());
-        ServerIdentity target_id = identify(target);
-        refuseSelfCopy(identify(snapshot_->control()), target_id);
-        refuseProtected(target_id, protectPatterns(options_.protect));
-        catalog_ = pg::loadCatalog(snapshot_->control());
-        progress_.info(
-            fmt::format("source {} (snapshot {}), target {}", snapshot_->control().describe(),
-                        snapshot_->id(), target.describe()),
-            true);
-        selection_ = applySelection(catalog_, options_.selection);
-        for (const auto& w : selection_.warnings) {
-            progress_.warn(w);
-        }
-        std::set<uint32_t> dropped_fks;
-        if (!selection_.dangling.empty()) {
-            if (!options_.drop_dangling_foreign_keys) {
-                throw UsageError(danglingMessage(selection_.dangling));
+        ServerIdentity source_id = identify(snapshot_->control());
+        if (options_.swap) {
+            // The guards judge the live database, not the new one the run loads into.
+            swap.emplace(Swap::open(options_.target));
+            ServerIdentity live = identify(swap->server());
+            live.database = swap->liveName();
+            refuseSelfCopy(source_id, live);
+            refuseProtected(live, protectPatterns(options_.protect));
+            if (swap->liveExists()) {
+                confirmOverwrite(swap->server(), swap->liveName(), "copy --swap", options_.yes);
             }
-            for (const auto& d : selection_.dangling) {
-                progress_.warn(fmt::format("not copying foreign key {} on {}: {} ({})", d.key->name,
-                                           d.table, d.referenced, d.reason));
-                dropped_fks.insert(d.key->oid);
-            }
-        }
-        if (!options_.clean) {
-            requireEmptyTarget(target);
-        } else {
-            confirmOverwrite(target, "copy --clean", options_.yes);
-        }
-        plan_ = makePlan(catalog_, PlanOptions{options_.split_bytes}, selection_);
-        abort_.check();
-
-        progress_.phase("schema");
-        TempDir work("pgsluice-copy");
-        std::string archive = work.path() + "/schema.dump";
-        pg::SchemaTool tool(catalog_.server_version);
-        tool.dump(snapshot_->control(), snapshot_->id(), archive, selection_.pg_dump_args);
-        toc_ = tool.list(archive);
-        pg::RestoreOptions restore{options_.no_owner, options_.no_privileges, options_.index_jobs};
-        abort_.check();
-        state_ = TargetState::schema_partial;
-        if (options_.clean) {
-            for (const auto& w : cleanTarget(target, tool, archive, restore)) {
+            if (std::string w = swap->create(); !w.empty()) {
                 progress_.warn(w);
             }
+            target_database_ = swap->newName();
+            progress_.info(fmt::format("--swap: loading into new database {}", target_database_));
         }
-        tool.restore(target, archive, "pre-data", restore, "");
-        state_ = TargetState::schema_loaded;
-        abort_.check();
+        // Every connection to the target lives in this block, so none is left on the new
+        // database when --swap renames it.
+        {
+            pg::Connection target = openTargetSession(options_.target, target_database_);
+            Watch watch_target(abort_, target);
+            if (!options_.swap) {
+                ServerIdentity target_id = identify(target);
+                refuseSelfCopy(source_id, target_id);
+                refuseProtected(target_id, protectPatterns(options_.protect));
+            }
+            catalog_ = pg::loadCatalog(snapshot_->control());
+            progress_.info(
+                fmt::format("source {} (snapshot {}), target {}", snapshot_->control().describe(),
+                            snapshot_->id(), target.describe()),
+                true);
+            selection_ = applySelection(catalog_, options_.selection);
+            for (const auto& w : selection_.warnings) {
+                progress_.warn(w);
+            }
+            std::set<uint32_t> dropped_fks;
+            if (!selection_.dangling.empty()) {
+                if (!options_.drop_dangling_foreign_keys) {
+                    throw UsageError(danglingMessage(selection_.dangling));
+                }
+                for (const auto& d : selection_.dangling) {
+                    progress_.warn(fmt::format("not copying foreign key {} on {}: {} ({})",
+                                               d.key->name, d.table, d.referenced, d.reason));
+                    dropped_fks.insert(d.key->oid);
+                }
+            }
+            if (options_.swap) {
+                // The new database is empty by construction.
+            } else if (!options_.clean) {
+                requireEmptyTarget(target);
+            } else {
+                confirmOverwrite(target, PQdb(target.raw()), "copy --clean", options_.yes);
+            }
+            plan_ = makePlan(catalog_, PlanOptions{options_.split_bytes}, selection_);
+            abort_.check();
 
-        progress_.phase("data");
-        copyData();
-        abort_.rethrow();
+            progress_.phase("schema");
+            TempDir work("pgsluice-copy");
+            std::string archive = work.path() + "/schema.dump";
+            pg::SchemaTool tool(catalog_.server_version);
+            tool.dump(snapshot_->control(), snapshot_->id(), archive, selection_.pg_dump_args);
+            toc_ = tool.list(archive);
+            pg::RestoreOptions restore{options_.no_owner, options_.no_privileges,
+                                       options_.index_jobs};
+            abort_.check();
+            state_ = TargetState::schema_partial;
+            if (options_.clean && !options_.swap) {
+                for (const auto& w : cleanTarget(target, tool, archive, restore)) {
+                    progress_.warn(w);
+                }
+            }
+            tool.restore(target, archive, "pre-data", restore, "");
+            state_ = TargetState::schema_loaded;
+            abort_.check();
 
-        progress_.phase("sequences");
-        attachIndexes(target, plan_);
-        copySequences(target);
-        copyLargeObjects(target);
-        abort_.check();
-
-        progress_.phase("constraints");
-        state_ = TargetState::data_loaded;
-        std::string list = writePostDataList(toc_, catalog_, dropped_fks, work.path());
-        tool.restore(target, archive, "post-data", restore, list);
-        abort_.check();
-
-        if (!options_.skip_analyze) {
-            progress_.phase("analyze");
-            analyzeTables(options_.target, catalog_, selection_.skip, options_.index_jobs, abort_);
+            progress_.phase("data");
+            copyData();
             abort_.rethrow();
+
+            progress_.phase("sequences");
+            attachIndexes(target, plan_);
+            copySequences(target);
+            copyLargeObjects(target);
+            abort_.check();
+
+            progress_.phase("constraints");
+            state_ = TargetState::data_loaded;
+            std::string list = writePostDataList(toc_, catalog_, dropped_fks, work.path());
+            tool.restore(target, archive, "post-data", restore, list);
+            abort_.check();
+
+            if (!options_.skip_analyze) {
+                progress_.phase("analyze");
+                analyzeTables(options_.target, target_database_, catalog_, selection_.skip,
+                              options_.index_jobs, abort_);
+                abort_.rethrow();
+            }
+            if (options_.verify) {
+                progress_.phase("verify");
+                verifyCopy();
+            }
+        }
+        if (swap) {
+            progress_.phase("swap");
+            std::string old_name;
+            double unavailable =
+                swap->commit(options_.terminate_connections, options_.swap_wait_seconds,
+                             options_.keep_old, old_name);
+            progress_.info(fmt::format(
+                "--swap: {} now holds the new copy; it was unavailable for {:.3f} s{}",
+                swap->liveName(), unavailable,
+                old_name.empty() ? "" : fmt::format("; the old one is kept as {}", old_name)));
         }
         state_ = TargetState::complete;
         progress_.endPhase();
@@ -145,7 +192,18 @@ void CopyRun::run() {
     try {
         abort_.rethrow();
     } catch (const Error& e) {
-        std::string message = fmt::format("{}\n{}", e.what(), describeState(state_));
+        std::string state = describeState(state_);
+        if (swap && state_ != TargetState::complete) {
+            std::string problem = swap->abandon();
+            state = problem.empty()
+                        ? fmt::format(
+                              "--swap: the new database was dropped; {} is exactly as it "
+                              "was.",
+                              swap->liveName())
+                        : fmt::format("--swap: {} is exactly as it was, but {}.", swap->liveName(),
+                                      problem);
+        }
+        std::string message = fmt::format("{}\n{}", e.what(), state);
         writeReport(abort_.interrupted() ? "interrupted" : "failed", message);
         if (state_ != TargetState::untouched) {
             progress_.printSummary();
@@ -159,10 +217,25 @@ void CopyRun::run() {
     writeReport("ok", "");
 }
 
+void CopyRun::verifyCopy() {
+    pg::Snapshot target =
+        pg::Snapshot::exportFrom(options_.target, pg::Role::target, target_database_);
+    std::vector<TableVerdict> verdicts =
+        verifyDatabases(*snapshot_, target, options_.selection, options_.jobs, abort_);
+    std::vector<std::string> differing;
+    std::string text = formatVerdicts(verdicts, false, differing);
+    if (!differing.empty()) {
+        progress_.warn(text);
+        throw Error("--verify: " + differMessage(differing));
+    }
+    progress_.info(fmt::format("verified: all {} tables agree with the source", verdicts.size()));
+}
+
 void CopyRun::copyData() {
     progress_.start(plan_);
     index_pool_ = std::make_unique<SqlPool>(
-        options_.index_jobs, [this] { return openTargetSession(options_.target); }, abort_,
+        options_.index_jobs,
+        [this] { return openTargetSession(options_.target, target_database_); }, abort_,
         [this](const SqlTask& task, double secs) {
             progress_.info(fmt::format("built {} in {:.1f}s", task.label, secs), true);
         });
@@ -192,7 +265,7 @@ void CopyRun::dataWorker() {
     try {
         pg::Connection src = snapshot_->openReader();
         Watch watch_src(abort_, src);
-        pg::Connection dst = openTargetSession(options_.target);
+        pg::Connection dst = openTargetSession(options_.target, target_database_);
         Watch watch_dst(abort_, dst);
         for (;;) {
             abort_.check();

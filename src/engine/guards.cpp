@@ -81,20 +81,17 @@ void refuseProtected(const ServerIdentity& target, const std::vector<std::string
     }
 }
 
-void confirmOverwrite(pg::Connection& target, const std::string& what, bool yes) {
+void confirmOverwrite(pg::Connection& server, const std::string& database, const std::string& what,
+                      bool yes) {
     if (yes || !::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) {
         return;
     }
-    pg::Result res = target.exec(
-        "SELECT pg_catalog.pg_database_size(pg_catalog.current_database()), "
-        "(SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
-        "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname !~ '^pg_' "
-        "AND n.nspname <> 'information_schema')");
+    pg::Result res = server.execParams("SELECT pg_catalog.pg_database_size($1)", {database});
     std::fprintf(stderr,
-                 "pgsluice: %s will overwrite database \"%s\" on %s (%s, %lld tables).\n"
+                 "pgsluice: %s will replace database \"%s\" on %s (%s).\n"
                  "Type yes to go on: ",
-                 what.c_str(), PQdb(target.raw()), PQhost(target.raw()),
-                 formatBytes(static_cast<double>(res.getInt(0, 0))).c_str(), res.getInt(0, 1));
+                 what.c_str(), database.c_str(), PQhost(server.raw()),
+                 formatBytes(static_cast<double>(res.getInt(0, 0))).c_str());
     std::fflush(stderr);
     std::string answer;
     std::getline(std::cin, answer);

@@ -49,8 +49,8 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-pg::Connection openTargetSession(const std::string& conninfo) {
-    pg::Connection conn = pg::Connection::open(conninfo, pg::Role::target);
+pg::Connection openTargetSession(const std::string& conninfo, const std::string& database) {
+    pg::Connection conn = pg::Connection::open(conninfo, pg::Role::target, database);
     conn.exec(
         "SELECT pg_catalog.set_config('search_path', '', false);"
         "SET statement_timeout = 0; SET lock_timeout = 0;"
@@ -191,10 +191,11 @@ bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_
     return false;
 }
 
-void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog,
-                   const std::set<uint32_t>& skip, int jobs, AbortSignal& abort) {
+void analyzeTables(const std::string& target_conninfo, const std::string& database,
+                   const pg::Catalog& catalog, const std::set<uint32_t>& skip, int jobs,
+                   AbortSignal& abort) {
     SqlPool pool(
-        jobs, [&] { return openTargetSession(target_conninfo); }, abort, nullptr);
+        jobs, [&] { return openTargetSession(target_conninfo, database); }, abort, nullptr);
     for (const auto& t : catalog.tables) {
         if ((t.relkind == 'r' || t.relkind == 'p' || t.relkind == 'm') && !skip.count(t.oid)) {
             pool.push({"ANALYZE " + t.qualified, "ANALYZE " + t.qualified});

@@ -72,21 +72,15 @@ bool sameColumns(const pg::Table& a, const pg::Table& b) {
 
 }  // namespace
 
-void runVerify(const VerifyOptions& options) {
-    if (options.jobs < 1) {
-        throw UsageError("--jobs must be at least 1");
-    }
-    AbortSignal abort;
-    SignalWatcher signals(abort);
-    pg::Snapshot source = pg::Snapshot::exportFrom(options.source, pg::Role::source);
-    pg::Snapshot target = pg::Snapshot::exportFrom(options.target, pg::Role::target);
-    pg::Catalog source_catalog = pg::loadCatalog(source.control());
-    pg::Catalog target_catalog = pg::loadCatalog(target.control());
-    SelectionResult source_selection = applySelection(source_catalog, options.selection);
-    SelectionResult target_selection = applySelection(target_catalog, options.selection);
-    for (const auto& w : source_selection.warnings) {
-        std::fprintf(stderr, "pgsluice: warning: %s\n", w.c_str());
-    }
+std::vector<TableVerdict> verifyDatabases(const pg::Snapshot& source, const pg::Snapshot& target,
+                                          const filter::SelectionOptions& selection_options,
+                                          int jobs, AbortSignal& abort) {
+    pg::Connection source_conn = source.openReader();
+    pg::Connection target_conn = target.openReader();
+    pg::Catalog source_catalog = pg::loadCatalog(source_conn);
+    pg::Catalog target_catalog = pg::loadCatalog(target_conn);
+    SelectionResult source_selection = applySelection(source_catalog, selection_options);
+    SelectionResult target_selection = applySelection(target_catalog, selection_options);
 
     auto src_tables = selectedTables(source_catalog, source_selection);
     auto dst_tables = selectedTables(target_catalog, target_selection);
@@ -150,53 +144,76 @@ void runVerify(const VerifyOptions& options) {
         }
     };
     std::vector<std::thread> threads;
-    for (int i = 0; i < std::min<int>(options.jobs, std::max<int>(1, pairs.size())); ++i) {
+    for (int i = 0; i < std::min<int>(jobs, std::max<int>(1, pairs.size())); ++i) {
         threads.emplace_back(worker);
     }
     for (auto& t : threads) {
         t.join();
     }
     abort.rethrow();
+    std::vector<TableVerdict> out;
+    for (auto& p : pairs) {
+        out.push_back({p.name, p.data, p.source_digest, p.target_digest, p.verdict});
+    }
+    return out;
+}
 
-    std::vector<std::string> differing;
+std::string formatVerdicts(const std::vector<TableVerdict>& verdicts, bool json,
+                           std::vector<std::string>& differing) {
     nlohmann::ordered_json tables = nlohmann::ordered_json::array();
     std::string text;
-    for (const auto& p : pairs) {
-        bool same = p.verdict == "same";
-        if (!same) {
-            differing.push_back(p.name);
+    for (const auto& v : verdicts) {
+        if (!v.same()) {
+            differing.push_back(v.name);
         }
-        tables.push_back({{"table", p.name},
-                          {"same", same},
-                          {"verdict", p.verdict},
-                          {"data", p.data},
-                          {"source_rows", p.source_digest.rows},
-                          {"target_rows", p.target_digest.rows},
-                          {"source_hash", p.source_digest.hex()},
-                          {"target_hash", p.target_digest.hex()}});
-        text += fmt::format("{:<8} {}  {}{}\n", same ? "same" : "DIFFERS", p.name,
-                            same ? fmt::format("{} rows", p.target_digest.rows) : p.verdict,
-                            p.data ? "" : " (schema only: the target must be empty)");
+        tables.push_back({{"table", v.name},
+                          {"same", v.same()},
+                          {"verdict", v.verdict},
+                          {"data", v.data},
+                          {"source_rows", v.source.rows},
+                          {"target_rows", v.target.rows},
+                          {"source_hash", v.source.hex()},
+                          {"target_hash", v.target.hex()}});
+        text += fmt::format("{:<8} {}  {}{}\n", v.same() ? "same" : "DIFFERS", v.name,
+                            v.same() ? fmt::format("{} rows", v.target.rows) : v.verdict,
+                            v.data ? "" : " (schema only: the target must be empty)");
     }
-    if (options.json) {
+    if (json) {
         nlohmann::ordered_json out = {
             {"same", differing.empty()}, {"tables", tables}, {"differing", differing}};
-        std::puts(out.dump(2).c_str());
-    } else {
-        text += differing.empty()
-                    ? fmt::format("\nall {} tables agree\n", pairs.size())
-                    : fmt::format("\n{} of {} tables differ\n", differing.size(), pairs.size());
-        std::fputs(text.c_str(), stdout);
+        return out.dump(2) + "\n";
     }
+    text += differing.empty()
+                ? fmt::format("\nall {} tables agree\n", verdicts.size())
+                : fmt::format("\n{} of {} tables differ\n", differing.size(), verdicts.size());
+    return text;
+}
+
+std::string differMessage(const std::vector<std::string>& differing) {
+    std::string names;
+    for (size_t i = 0; i < differing.size() && i < 10; ++i) {
+        names += (i ? ", " : "") + differing[i];
+    }
+    return fmt::format("{} table{} differ: {}{}", differing.size(),
+                       differing.size() == 1 ? "" : "s", names,
+                       differing.size() > 10 ? ", ..." : "");
+}
+
+void runVerify(const VerifyOptions& options) {
+    if (options.jobs < 1) {
+        throw UsageError("--jobs must be at least 1");
+    }
+    AbortSignal abort;
+    SignalWatcher signals(abort);
+    pg::Snapshot source = pg::Snapshot::exportFrom(options.source, pg::Role::source);
+    pg::Snapshot target = pg::Snapshot::exportFrom(options.target, pg::Role::target);
+    std::vector<TableVerdict> verdicts =
+        verifyDatabases(source, target, options.selection, options.jobs, abort);
+    std::vector<std::string> differing;
+    std::fputs(formatVerdicts(verdicts, options.json, differing).c_str(), stdout);
     std::fflush(stdout);
     if (!differing.empty()) {
-        std::string names;
-        for (size_t i = 0; i < differing.size() && i < 10; ++i) {
-            names += (i ? ", " : "") + differing[i];
-        }
-        throw Error(fmt::format("{} table{} differ: {}{}", differing.size(),
-                                differing.size() == 1 ? "" : "s", names,
-                                differing.size() > 10 ? ", ..." : ""));
+        throw Error(differMessage(differing));
     }
 }
 

@@ -102,9 +102,12 @@ Connection::~Connection() {
     conn_ = nullptr;
 }
 
-Connection Connection::open(const std::string& conninfo, Role role) {
-    const char* keywords[] = {"dbname", "fallback_application_name", nullptr};
-    const char* values[] = {conninfo.c_str(), "pgsluice", nullptr};
+Connection Connection::open(const std::string& conninfo, Role role, const std::string& database) {
+    // Only the first dbname is expanded as a conninfo; a second one overrides the database.
+    const char* keywords[] = {"dbname", "fallback_application_name",
+                              database.empty() ? nullptr : "dbname", nullptr};
+    const char* values[] = {conninfo.c_str(), "pgsluice",
+                            database.empty() ? nullptr : database.c_str(), nullptr};
     PGconn* raw = PQconnectdbParams(keywords, values, 1);
     if (raw == nullptr) {
         throw Error(fmt::format("cannot connect to the {}: out of memory", roleName(role)));

@@ -16,17 +16,17 @@ void prepareSourceSession(Connection& conn) {
 
 }  // namespace
 
-Snapshot Snapshot::exportFrom(const std::string& conninfo, Role role) {
-    Connection conn = Connection::open(conninfo, role);
+Snapshot Snapshot::exportFrom(const std::string& conninfo, Role role, const std::string& database) {
+    Connection conn = Connection::open(conninfo, role, database);
     prepareSourceSession(conn);
     conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     Result res = conn.exec("SELECT pg_catalog.pg_export_snapshot()");
     std::string id(res.get(0, 0));
-    return Snapshot(std::move(conn), std::move(id), conninfo, role);
+    return Snapshot(std::move(conn), std::move(id), conninfo, role, database);
 }
 
 Connection Snapshot::openReader() const {
-    Connection conn = Connection::open(conninfo_, role_);
+    Connection conn = Connection::open(conninfo_, role_, database_);
     prepareSourceSession(conn);
     conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     conn.exec("SET TRANSACTION SNAPSHOT " + conn.quoteLiteral(id_));

@@ -23,8 +23,13 @@ struct CopyOptions {
     std::string report_file;
     filter::SelectionOptions selection;
     bool drop_dangling_foreign_keys = false;
-    std::vector<std::string> protect;  // --protect patterns (empty: PGSLUICE_PROTECT or *prod*)
-    bool yes = false;                  // no confirmation question
+    std::vector<std::string> protect;    // --protect patterns (empty: PGSLUICE_PROTECT or *prod*)
+    bool yes = false;                    // no confirmation question
+    bool swap = false;                   // load into a new database, then rename it into place
+    bool keep_old = false;               // --swap: keep the replaced database
+    bool terminate_connections = false;  // --swap: end other sessions on the live database
+    int swap_wait_seconds = 30;          // --swap: how long to wait for them otherwise
+    bool verify = false;                 // compare with the source before finishing
     bool verbose = false;
     bool quiet = false;
 };

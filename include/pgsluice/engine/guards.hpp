@@ -30,6 +30,7 @@ void refuseProtected(const ServerIdentity& target, const std::vector<std::string
 
 // On a terminal, shows what the target holds and asks before it is overwritten; throws
 // UsageError when the answer is not "yes". Does nothing when `yes` or not on a terminal.
-void confirmOverwrite(pg::Connection& target, const std::string& what, bool yes);
+void confirmOverwrite(pg::Connection& server, const std::string& database, const std::string& what,
+                      bool yes);
 
 }  // namespace pgsluice::engine

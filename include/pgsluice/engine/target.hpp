@@ -31,8 +31,9 @@ class TempDir {
     std::string path_;
 };
 
-// A target connection with the session settings every loader uses.
-pg::Connection openTargetSession(const std::string& conninfo);
+// A target connection with the session settings every loader uses; to `database` instead of the
+// conninfo's when not empty (--swap loads into a new database).
+pg::Connection openTargetSession(const std::string& conninfo, const std::string& database = "");
 
 // Throws UsageError naming some of the objects when the target database is not empty.
 void requireEmptyTarget(pg::Connection& target);
@@ -56,7 +57,8 @@ bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_
 void attachIndexes(pg::Connection& target, const Plan& plan);
 
 // ANALYZE every table of the catalog but those in `skip`, on `jobs` target connections.
-void analyzeTables(const std::string& target_conninfo, const pg::Catalog& catalog,
-                   const std::set<uint32_t>& skip, int jobs, AbortSignal& abort);
+void analyzeTables(const std::string& target_conninfo, const std::string& database,
+                   const pg::Catalog& catalog, const std::set<uint32_t>& skip, int jobs,
+                   AbortSignal& abort);
 
 }  // namespace pgsluice::engine

@@ -2,7 +2,10 @@
 
 #include <string>
 
+#include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/digest.hpp"
 #include "pgsluice/filter/selection.hpp"
+#include "pgsluice/pg/snapshot.hpp"
 
 namespace pgsluice::engine {
 
@@ -14,6 +17,30 @@ struct VerifyOptions {
     filter::SelectionOptions selection;
     bool json = false;
 };
+
+// The comparison of one table.
+struct TableVerdict {
+    std::string name;
+    bool data = true;  // false: schema only, the target must be empty
+    RowDigest source;
+    RowDigest target;
+    std::string verdict;  // "same" or why not
+
+    bool same() const { return verdict == "same"; }
+};
+
+// Compares the tables `selection` keeps, each side read in its own snapshot, on `jobs`
+// connection pairs. Differences are results, not errors.
+std::vector<TableVerdict> verifyDatabases(const pg::Snapshot& source, const pg::Snapshot& target,
+                                          const filter::SelectionOptions& selection, int jobs,
+                                          AbortSignal& abort);
+
+// The verdicts as text lines or JSON, and the names of the tables that differ.
+std::string formatVerdicts(const std::vector<TableVerdict>& verdicts, bool json,
+                           std::vector<std::string>& differing);
+
+// "N tables differ: a, b, ...": the error a failed verification ends with.
+std::string differMessage(const std::vector<std::string>& differing);
 
 // Compares the selected tables of source and target: table sets, row counts and an
 // order-independent content hash, each side read in one snapshot. Prints one line per table.

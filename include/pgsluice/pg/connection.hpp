@@ -70,9 +70,11 @@ const char* roleName(Role role);
 // Owner of one PGconn with the few operations pgsluice needs. Not thread-safe, except cancel().
 class Connection {
   public:
-    // Connects with a libpq conninfo string or URI (PG* variables, .pgpass and services apply).
+    // Connects with a libpq conninfo string or URI (PG* variables, .pgpass and services apply),
+    // to `database` instead of the one the conninfo names when it is not empty.
     // A source connection is made read-only for its whole life.
-    static Connection open(const std::string& conninfo, Role role);
+    static Connection open(const std::string& conninfo, Role role,
+                           const std::string& database = "");
 
     Connection(Connection&&) noexcept;
     Connection& operator=(Connection&&) noexcept;

@@ -12,7 +12,8 @@ class Snapshot {
   public:
     // Connects, starts REPEATABLE READ READ ONLY and exports the snapshot. `role` only names the
     // server in messages: every session of a snapshot is read-only.
-    static Snapshot exportFrom(const std::string& conninfo, Role role = Role::source);
+    static Snapshot exportFrom(const std::string& conninfo, Role role = Role::source,
+                               const std::string& database = "");
 
     // A new source connection inside a transaction that uses this snapshot.
     Connection openReader() const;
@@ -23,16 +24,19 @@ class Snapshot {
     Connection& control() { return control_; }
 
   private:
-    Snapshot(Connection control, std::string id, std::string conninfo, Role role)
+    Snapshot(Connection control, std::string id, std::string conninfo, Role role,
+             std::string database)
         : control_(std::move(control)),
           id_(std::move(id)),
           conninfo_(std::move(conninfo)),
-          role_(role) {}
+          role_(role),
+          database_(std::move(database)) {}
 
     Connection control_;
     std::string id_;
     std::string conninfo_;
     Role role_;
+    std::string database_;
 };
 
 }  // namespace pgsluice::pg

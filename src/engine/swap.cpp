@@ -1,0 +1,197 @@
+#include "pgsluice/engine/swap.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <thread>
+
+namespace pgsluice::engine {
+
+namespace {
+
+// PostgreSQL truncates identifiers to 63 bytes; keep the suffix whole so names stay distinct.
+std::string withSuffix(const std::string& base, const std::string& suffix) {
+    constexpr size_t kMaxIdentifier = 63;
+    size_t keep = kMaxIdentifier > suffix.size() ? kMaxIdentifier - suffix.size() : 0;
+    return base.substr(0, std::min(base.size(), keep)) + suffix;
+}
+
+// The database a conninfo names, resolved as libpq would (dbname, PGDATABASE, then the user).
+std::string databaseOf(const std::string& conninfo, const pg::Connection& server) {
+    char* err = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+    if (!options) {
+        std::string message = err ? err : "cannot parse";
+        PQfreemem(err);
+        throw UsageError(fmt::format("--target: {}", message));
+    }
+    std::string dbname;
+    for (PQconninfoOption* o = options; o->keyword; ++o) {
+        if (std::string_view(o->keyword) == "dbname" && o->val) {
+            dbname = o->val;
+        }
+    }
+    PQconninfoFree(options);
+    if (dbname.empty()) {
+        const char* env = std::getenv("PGDATABASE");
+        dbname = env && *env ? env : PQuser(server.raw());
+    }
+    return dbname;
+}
+
+}  // namespace
+
+Swap::Swap(pg::Connection server, std::string live)
+    : server_(std::move(server)),
+      live_(std::move(live)),
+      new_(withSuffix(live_, "_pgsluice_new")) {}
+
+Swap Swap::open(const std::string& target_conninfo) {
+    std::optional<pg::Connection> server;
+    try {
+        server.emplace(pg::Connection::open(target_conninfo, pg::Role::target, "postgres"));
+    } catch (const pg::PgError&) {
+        server.emplace(pg::Connection::open(target_conninfo, pg::Role::target, "template1"));
+    }
+    std::string live = databaseOf(target_conninfo, *server);
+    return Swap(std::move(*server), std::move(live));
+}
+
+bool Swap::liveExists() {
+    return server_.execParams("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {live_})
+               .rows() == 1;
+}
+
+std::string Swap::create() {
+    std::string warning;
+    if (server_.execParams("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {new_})
+            .rows() == 1) {
+        // Only a failed or killed --swap run leaves this name behind: it never held live data.
+        terminateSessions(new_);
+        server_.exec("DROP DATABASE " + server_.quoteIdentifier(new_));
+        warning = fmt::format("dropped {}, left behind by an earlier --swap run", new_);
+    }
+    std::string with = " TEMPLATE template0";
+    std::vector<std::string> settings;
+    if (liveExists()) {
+        pg::Result res = server_.execParams(
+            "SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype, "
+            "pg_catalog.pg_get_userbyid(datdba), oid FROM pg_catalog.pg_database "
+            "WHERE datname = $1",
+            {live_});
+        with += fmt::format(
+            " ENCODING {} LC_COLLATE {} LC_CTYPE {} OWNER {}", server_.quoteLiteral(res.get(0, 0)),
+            server_.quoteLiteral(res.get(0, 1)), server_.quoteLiteral(res.get(0, 2)),
+            server_.quoteIdentifier(res.get(0, 3)));
+        pg::Result config = server_.execParams(
+            "SELECT pg_catalog.unnest(setconfig) FROM pg_catalog.pg_db_role_setting "
+            "WHERE setdatabase = $1::pg_catalog.oid AND setrole = 0",
+            {std::string(res.get(0, 4))});
+        for (int r = 0; r < config.rows(); ++r) {
+            std::string_view item = config.get(r, 0);
+            size_t eq = item.find('=');
+            if (eq == std::string_view::npos) {
+                continue;
+            }
+            std::string key(item.substr(0, eq));
+            std::string value(item.substr(eq + 1));
+            // List-valued settings are stored already quoted element by element.
+            bool list = key == "search_path" || key == "temp_tablespaces" ||
+                        key.find("preload_libraries") != std::string::npos;
+            settings.push_back(fmt::format("ALTER DATABASE {} SET {} TO {}",
+                                           server_.quoteIdentifier(new_), key,
+                                           list ? value : server_.quoteLiteral(value)));
+        }
+    }
+    server_.exec("CREATE DATABASE " + server_.quoteIdentifier(new_) + with);
+    created_ = true;
+    for (const auto& sql : settings) {
+        server_.exec(sql);
+    }
+    return warning;
+}
+
+long long Swap::sessionsOn(const std::string& database) {
+    return server_
+        .execParams(
+            "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = $1 "
+            "AND pid <> pg_catalog.pg_backend_pid()",
+            {database})
+        .getInt(0, 0);
+}
+
+void Swap::terminateSessions(const std::string& database) {
+    server_.execParams(
+        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+        {database});
+}
+
+double Swap::commit(bool terminate, int wait_seconds, bool keep_old, std::string& old_name) {
+    using Clock = std::chrono::steady_clock;
+    bool live = liveExists();
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "_old_%Y%m%d%H%M%S", std::gmtime(&now));
+    old_name = live ? withSuffix(live_, stamp) : "";
+    std::string sql = "BEGIN;";
+    if (live) {
+        sql += fmt::format("ALTER DATABASE {} RENAME TO {};", server_.quoteIdentifier(live_),
+                           server_.quoteIdentifier(old_name));
+    }
+    sql += fmt::format("ALTER DATABASE {} RENAME TO {}; COMMIT;", server_.quoteIdentifier(new_),
+                       server_.quoteIdentifier(live_));
+    auto start = Clock::now();
+    auto deadline = start + std::chrono::seconds(wait_seconds);
+    for (;;) {
+        if (live && terminate) {
+            terminateSessions(live_);
+        }
+        if ((!live || sessionsOn(live_) == 0) && sessionsOn(new_) == 0) {
+            try {
+                server_.exec(sql);
+                break;
+            } catch (const pg::PgError& e) {
+                server_.exec("ROLLBACK");
+                if (e.sqlstate() != "55006") {  // object_in_use: someone connected meanwhile
+                    throw;
+                }
+            }
+        }
+        if (Clock::now() >= deadline) {
+            throw Error(fmt::format(
+                "database \"{}\" still has {} other session(s) after {} s ({} on \"{}\"), so "
+                "it cannot be renamed. Close them, or give --terminate-connections.",
+                live_, live ? sessionsOn(live_) : 0, wait_seconds, sessionsOn(new_), new_));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    // With --terminate-connections the live name was unusable from the first termination on;
+    // otherwise only for the rename itself.
+    double unavailable = std::chrono::duration<double>(Clock::now() - start).count();
+    created_ = false;
+    if (live && !keep_old) {
+        server_.exec("DROP DATABASE " + server_.quoteIdentifier(old_name));
+        old_name.clear();
+    }
+    return unavailable;
+}
+
+std::string Swap::abandon() noexcept {
+    if (!created_) {
+        return "";
+    }
+    try {
+        terminateSessions(new_);
+        server_.exec("DROP DATABASE IF EXISTS " + server_.quoteIdentifier(new_));
+        created_ = false;
+        return "";
+    } catch (const std::exception& e) {
+        return fmt::format("could not drop {}: {}; drop it by hand", new_, e.what());
+    }
+}
+
+}  // namespace pgsluice::engine
