@@ -50,6 +50,8 @@ void addCopyCommand(CLI::App& app, Action& action) {
     cmd->add_option("--swap-wait", options->swap_wait_seconds,
                     "--swap: seconds to wait for other sessions to leave")
         ->capture_default_str();
+    cmd->add_option("--rules", options->rules_file,
+                    "Rewrite columns in flight by this YAML rules file (see docs/rules.md)");
     cmd->add_flag("--verify", options->verify,
                   "Compare the copy with the source (same snapshot) before finishing");
     cmd->add_flag("-v,--verbose", options->verbose, "Say more");

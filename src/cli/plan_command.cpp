@@ -23,6 +23,8 @@ void addPlanCommand(CLI::App& app, Action& action) {
     cmd->add_option("--format", *format, "text|json")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
+    cmd->add_option("--rules", request->rules_file,
+                    "Check this rules file against the source and show what it rewrites");
     addSelectionOptions(cmd, *selection);
     cmd->callback([&action, request, split, format, selection] {
         request->split_bytes = engine::parseSize(*split);

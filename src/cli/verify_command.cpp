@@ -24,6 +24,8 @@ void addVerifyCommand(CLI::App& app, Action& action) {
     cmd->add_option("--format", *format, "text|json")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
+    cmd->add_option("--rules", options->rules_file,
+                    "Compare with what a copy sanitised by these rules holds");
     addSelectionOptions(cmd, *selection);
     cmd->callback([&action, options, format, selection] {
         options->json = *format == "json";

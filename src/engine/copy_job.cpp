@@ -13,6 +13,7 @@
 #include "pgsluice/engine/abort.hpp"
 #include "pgsluice/engine/guards.hpp"
 #include "pgsluice/engine/planner.hpp"
+#include "pgsluice/engine/sanitizing.hpp"
 #include "pgsluice/engine/selection.hpp"
 #include "pgsluice/engine/sql_pool.hpp"
 #include "pgsluice/engine/swap.hpp"
@@ -52,6 +53,8 @@ class CopyRun {
     pg::Catalog catalog_;
     Plan plan_;
     SelectionResult selection_;
+    filter::SelectionOptions selection_options_;  // the options plus the rules' exclusions
+    std::unique_ptr<Sanitizing> sanitizing_;
     std::vector<pg::TocEntry> toc_;
     std::atomic<size_t> next_unit_{0};
     std::unique_ptr<SqlPool> index_pool_;
@@ -98,7 +101,12 @@ void CopyRun::run() {
                 fmt::format("source {} (snapshot {}), target {}", snapshot_->control().describe(),
                             snapshot_->id(), target.describe()),
                 true);
-            selection_ = applySelection(catalog_, options_.selection);
+            selection_options_ = options_.selection;
+            std::optional<sanitize::Rules> rules;
+            if (!options_.rules_file.empty()) {
+                rules = loadRules(options_.rules_file, selection_options_);
+            }
+            selection_ = applySelection(catalog_, selection_options_);
             for (const auto& w : selection_.warnings) {
                 progress_.warn(w);
             }
@@ -112,6 +120,17 @@ void CopyRun::run() {
                                                d.key->name, d.table, d.referenced, d.reason));
                     dropped_fks.insert(d.key->oid);
                 }
+            }
+            if (rules) {
+                // Every rule is checked before the target is touched: a typo must not let
+                // personal data through.
+                sanitizing_ = checkRules(std::move(*rules), catalog_, selection_);
+                for (const auto& w : sanitizing_->plan.warnings) {
+                    progress_.warn(w);
+                }
+                progress_.info(
+                    fmt::format("--rules: rewriting columns of {} tables (rules hash {})",
+                                sanitizing_->plan.tables.size(), sanitizing_->rules_hash));
             }
             if (options_.swap) {
                 // The new database is empty by construction.
@@ -168,6 +187,11 @@ void CopyRun::run() {
                 progress_.phase("verify");
                 verifyCopy();
             }
+            // After verify: the after statements change rows on purpose.
+            if (sanitizing_ && !sanitizing_->rules.after.empty()) {
+                progress_.phase("after");
+                runAfterStatements(target, sanitizing_->rules);
+            }
         }
         if (swap) {
             progress_.phase("swap");
@@ -220,8 +244,8 @@ void CopyRun::run() {
 void CopyRun::verifyCopy() {
     pg::Snapshot target =
         pg::Snapshot::exportFrom(options_.target, pg::Role::target, target_database_);
-    std::vector<TableVerdict> verdicts =
-        verifyDatabases(*snapshot_, target, options_.selection, options_.jobs, abort_);
+    std::vector<TableVerdict> verdicts = verifyDatabases(*snapshot_, target, selection_options_,
+                                                         options_.jobs, abort_, sanitizing_.get());
     std::vector<std::string> differing;
     std::string text = formatVerdicts(verdicts, false, differing);
     if (!differing.empty()) {
@@ -293,13 +317,36 @@ void CopyRun::copyUnit(pg::Connection& src, pg::Connection& dst, const WorkUnit&
         }
         src.beginCopyOut(copyOutSql(table, unit));
         dst.beginCopyIn(copyInSql(table, freeze));
+        const sanitize::TableSanitizer* rules =
+            sanitizing_ ? sanitizing_->forTable(table) : nullptr;
         std::string_view chunk;
-        while (src.getCopyData(chunk)) {
-            dst.putCopyData(chunk);
-            progress_.addBytes(unit.table, static_cast<long long>(chunk.size()));
-            if (abort_.aborted()) {
-                throw Cancelled("stopped");
+        if (!rules) {
+            while (src.getCopyData(chunk)) {
+                dst.putCopyData(chunk);
+                progress_.addBytes(unit.table, static_cast<long long>(chunk.size()));
+                if (abort_.aborted()) {
+                    throw Cancelled("stopped");
+                }
             }
+        } else {
+            // Ruled tables: parse rows, rewrite the ruled fields, send in batches.
+            constexpr size_t kBatch = 256 * 1024;
+            StreamRewriter rewriter(*rules);
+            std::string out;
+            out.reserve(kBatch * 2);
+            while (src.getCopyData(chunk)) {
+                rewriter.feed(chunk, out);
+                progress_.addBytes(unit.table, static_cast<long long>(chunk.size()));
+                if (out.size() >= kBatch) {
+                    dst.putCopyData(out);
+                    out.clear();
+                }
+                if (abort_.aborted()) {
+                    throw Cancelled("stopped");
+                }
+            }
+            rewriter.finish(out);
+            dst.putCopyData(out);
         }
         long long rows = dst.endCopyIn();
         if (freeze) {
@@ -385,6 +432,9 @@ void CopyRun::writeReport(const std::string& status, const std::string& error) {
     }
     nlohmann::ordered_json report = progress_.report();
     report["command"] = "copy";
+    if (sanitizing_) {
+        report["rules_hash"] = sanitizing_->rules_hash;
+    }
     report["status"] = status;
     if (!error.empty()) {
         report["error"] = error;

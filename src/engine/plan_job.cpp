@@ -4,17 +4,56 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <optional>
 
 #include "pgsluice/engine/planner.hpp"
+#include "pgsluice/engine/sanitizing.hpp"
 #include "pgsluice/engine/selection.hpp"
 #include "pgsluice/pg/snapshot.hpp"
 
 namespace pgsluice::engine {
 
+namespace {
+
+// The columns `sanitizing` rewrites in `table`, as "column: transform".
+nlohmann::ordered_json rewrittenColumns(const Sanitizing* sanitizing, const pg::Table& table) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    if (const sanitize::TableSanitizer* rules =
+            sanitizing ? sanitizing->forTable(table) : nullptr) {
+        for (const auto& c : rules->columns) {
+            out.push_back(c.name + ": " + c.transform->spec().name());
+        }
+    }
+    return out;
+}
+
+// The note column of the text plan.
+std::string noteFor(const nlohmann::ordered_json& t) {
+    std::string note;
+    if (t["format"] == "text") {
+        note = "COPY text (type OIDs differ per server)";
+    }
+    for (const auto& c : t["rewritten_columns"]) {
+        note += (note.empty() ? "rewrites " : ", ") + c.get<std::string>();
+    }
+    return note;
+}
+
+}  // namespace
+
 void runPlan(const PlanRequest& request) {
     pg::Snapshot snapshot = pg::Snapshot::exportFrom(request.source);
     pg::Catalog catalog = pg::loadCatalog(snapshot.control());
-    SelectionResult selection = applySelection(catalog, request.selection);
+    filter::SelectionOptions selection_options = request.selection;
+    std::optional<sanitize::Rules> rules;
+    if (!request.rules_file.empty()) {
+        rules = loadRules(request.rules_file, selection_options);
+    }
+    SelectionResult selection = applySelection(catalog, selection_options);
+    std::unique_ptr<Sanitizing> sanitizing;
+    if (rules) {
+        sanitizing = checkRules(std::move(*rules), catalog, selection);
+    }
     Plan plan = makePlan(catalog, PlanOptions{request.split_bytes}, selection);
 
     nlohmann::ordered_json tables = nlohmann::ordered_json::array();
@@ -26,7 +65,8 @@ void runPlan(const PlanRequest& request) {
                           {"estimated_rows", static_cast<long long>(t.estimated_rows)},
                           {"parts", pt.with_data ? pt.parts : 0},
                           {"format", t.binary_safe ? "binary" : "text"},
-                          {"indexes", t.indexes.size()}});
+                          {"indexes", t.indexes.size()},
+                          {"rewritten_columns", rewrittenColumns(sanitizing.get(), t)}});
     }
     for (const auto& t : catalog.tables) {
         if (t.holdsData() && selection.skip.count(t.oid)) {
@@ -36,7 +76,8 @@ void runPlan(const PlanRequest& request) {
                               {"estimated_rows", static_cast<long long>(t.estimated_rows)},
                               {"parts", 0},
                               {"format", ""},
-                              {"indexes", 0}});
+                              {"indexes", 0},
+                              {"rewritten_columns", nlohmann::ordered_json::array()}});
         }
     }
     nlohmann::ordered_json problems = nlohmann::ordered_json::array();
@@ -64,6 +105,7 @@ void runPlan(const PlanRequest& request) {
               {"units", plan.units.size()},
               {"sequences", catalog.sequences.size()},
               {"large_objects", selection.include_everything ? catalog.large_objects.size() : 0}}},
+            {"rules_hash", sanitizing ? sanitizing->rules_hash : ""},
             {"warnings", selection.warnings},
             {"dangling_foreign_keys", problems}};
         std::puts(out.dump(2).c_str());
@@ -76,11 +118,11 @@ void runPlan(const PlanRequest& request) {
                                       "action", "size", "rows (est.)", "parts", "note");
         for (const auto& t : tables) {
             int parts = t["parts"].get<int>();
-            out += fmt::format(
-                "{:<{}}  {:<11}  {:>10}  {:>12}  {:>5}  {}\n", t["table"].get<std::string>(), width,
-                t["action"].get<std::string>(), formatBytes(t["bytes"].get<double>()),
-                t["estimated_rows"].get<long long>(), parts > 0 ? std::to_string(parts) : "-",
-                t["format"] == "text" ? "COPY text (type OIDs differ per server)" : "");
+            out += fmt::format("{:<{}}  {:<11}  {:>10}  {:>12}  {:>5}  {}\n",
+                               t["table"].get<std::string>(), width, t["action"].get<std::string>(),
+                               formatBytes(t["bytes"].get<double>()),
+                               t["estimated_rows"].get<long long>(),
+                               parts > 0 ? std::to_string(parts) : "-", noteFor(t));
         }
         out += fmt::format(
             "\n{} tables with data ({} in {} COPY units over -j {}), {} schema only, {} left out; "
@@ -91,6 +133,14 @@ void runPlan(const PlanRequest& request) {
             selection.include_everything ? catalog.large_objects.size() : 0);
         for (const auto& w : selection.warnings) {
             out += fmt::format("warning: {}\n", w);
+        }
+        if (sanitizing) {
+            for (const auto& w : sanitizing->plan.warnings) {
+                out += fmt::format("warning: {}\n", w);
+            }
+            out += fmt::format("rules {} checked: {} tables rewritten (rules hash {})\n",
+                               sanitizing->rules.source, sanitizing->plan.tables.size(),
+                               sanitizing->rules_hash);
         }
         std::fputs(out.c_str(), stdout);
     }

@@ -181,6 +181,21 @@ void attachIndexes(pg::Connection& target, const Plan& plan) {
     }
 }
 
+void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules) {
+    // The statements were written against the default search_path, not the loader's empty one.
+    target.exec("BEGIN; RESET search_path");
+    for (const auto& stmt : rules.after) {
+        try {
+            target.exec(stmt.sql);
+        } catch (const pg::PgError& e) {
+            target.exec("ROLLBACK");
+            throw Error(fmt::format("{}: after statement `{}` failed: {}", rules.where(stmt.line),
+                                    stmt.sql, e.what()));
+        }
+    }
+    target.exec("COMMIT; SELECT pg_catalog.set_config('search_path', '', false)");
+}
+
 bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_t oid) {
     for (const auto& e : toc) {
         if (e.oid == oid && e.desc.rfind(desc, 0) == 0 &&

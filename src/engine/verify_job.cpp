@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "pgsluice/engine/abort.hpp"
@@ -42,17 +43,34 @@ std::map<std::string, std::pair<const pg::Table*, bool>> selectedTables(
 }
 
 // Digests one table on one side, reading the columns of `columns_from` in its order.
+// With `rules`, the rows are rewritten as a sanitised copy writes them before being hashed.
 RowDigest digestTable(pg::Connection& conn, const pg::Table& table, const pg::Table& columns_from,
-                      bool binary, AbortSignal& abort) {
+                      bool binary, AbortSignal& abort,
+                      const sanitize::TableSanitizer* rules = nullptr) {
     conn.beginCopyOut(fmt::format("COPY {} {} TO STDOUT (FORMAT {})", table.qualified,
                                   columns_from.columnList(), binary ? "binary" : "text"));
     StreamDigest digest(binary);
+    std::optional<StreamRewriter> rewriter;
+    std::string rewritten;
+    if (rules) {
+        rewriter.emplace(*rules);
+    }
     std::string_view chunk;
     while (conn.getCopyData(chunk)) {
-        digest.feed(chunk);
+        if (rewriter) {
+            rewriter->feed(chunk, rewritten);
+            digest.feed(rewritten);
+            rewritten.clear();
+        } else {
+            digest.feed(chunk);
+        }
         if (abort.aborted()) {
             throw Cancelled("stopped");
         }
+    }
+    if (rewriter) {
+        rewriter->finish(rewritten);
+        digest.feed(rewritten);
     }
     digest.finish();
     return digest.digest();
@@ -74,7 +92,8 @@ bool sameColumns(const pg::Table& a, const pg::Table& b) {
 
 std::vector<TableVerdict> verifyDatabases(const pg::Snapshot& source, const pg::Snapshot& target,
                                           const filter::SelectionOptions& selection_options,
-                                          int jobs, AbortSignal& abort) {
+                                          int jobs, AbortSignal& abort,
+                                          const Sanitizing* sanitizing) {
     pg::Connection source_conn = source.openReader();
     pg::Connection target_conn = target.openReader();
     pg::Catalog source_catalog = pg::loadCatalog(source_conn);
@@ -125,9 +144,12 @@ std::vector<TableVerdict> verifyDatabases(const pg::Snapshot& source, const pg::
                     p.verdict = "columns differ";
                     continue;
                 }
-                bool binary = p.source->binary_safe && p.target->binary_safe;
+                const sanitize::TableSanitizer* rules =
+                    sanitizing ? sanitizing->forTable(*p.source) : nullptr;
+                // A ruled table always moves as COPY BINARY, and its hash must be of that form.
+                bool binary = rules || (p.source->binary_safe && p.target->binary_safe);
                 if (p.data) {
-                    p.source_digest = digestTable(src, *p.source, *p.source, binary, abort);
+                    p.source_digest = digestTable(src, *p.source, *p.source, binary, abort, rules);
                 }
                 p.target_digest = digestTable(dst, *p.target, *p.source, binary, abort);
                 if (p.source_digest.rows != p.target_digest.rows) {
@@ -207,8 +229,16 @@ void runVerify(const VerifyOptions& options) {
     SignalWatcher signals(abort);
     pg::Snapshot source = pg::Snapshot::exportFrom(options.source, pg::Role::source);
     pg::Snapshot target = pg::Snapshot::exportFrom(options.target, pg::Role::target);
+    filter::SelectionOptions selection = options.selection;
+    std::unique_ptr<Sanitizing> sanitizing;
+    if (!options.rules_file.empty()) {
+        sanitize::Rules rules = loadRules(options.rules_file, selection);
+        pg::Connection conn = source.openReader();
+        pg::Catalog catalog = pg::loadCatalog(conn);
+        sanitizing = checkRules(std::move(rules), catalog, applySelection(catalog, selection));
+    }
     std::vector<TableVerdict> verdicts =
-        verifyDatabases(source, target, options.selection, options.jobs, abort);
+        verifyDatabases(source, target, selection, options.jobs, abort, sanitizing.get());
     std::vector<std::string> differing;
     std::fputs(formatVerdicts(verdicts, options.json, differing).c_str(), stdout);
     std::fflush(stdout);

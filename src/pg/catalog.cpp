@@ -220,20 +220,32 @@ Catalog loadCatalog(Connection& conn) {
         }
     }
 
+    // indnullsnotdistinct exists from PostgreSQL 15 on.
+    const char* nulls_not_distinct =
+        catalog.server_version >= 150000 ? "i.indnullsnotdistinct" : "false";
     Result columns = conn.exec(fmt::format(
-        "SELECT a.attrelid, a.attname, a.atttypid "
+        "SELECT a.attrelid, a.attname, a.atttypid,"
+        " CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod)"
+        "  ELSE pg_catalog.format_type(a.atttypid, a.atttypmod) END, a.attnotnull,"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid"
+        "  AND i.indisunique AND a.attnum = ANY (i.indkey::int2[])),"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid"
+        "  AND i.indisunique AND {} AND a.attnum = ANY (i.indkey::int2[])) "
         "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
         "WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
         "AND c.relkind = 'r' AND {} ORDER BY a.attrelid, a.attnum",
-        kUserSchema));
+        nulls_not_distinct, kUserSchema));
     for (int r = 0; r < columns.rows(); ++r) {
         auto it = by_oid.find(toOid(columns.get(r, 0)));
         if (it == by_oid.end()) {
             continue;
         }
         Table& t = catalog.tables[it->second];
-        Column col{std::string(columns.get(r, 1)), toOid(columns.get(r, 2))};
+        Column col{std::string(columns.get(r, 1)), toOid(columns.get(r, 2)),
+                   std::string(columns.get(r, 3)), columns.getBool(r, 4),
+                   columns.getBool(r, 5),          columns.getBool(r, 6)};
         if (!binarySafeType(col.type_oid, types)) {
             t.binary_safe = false;
         }

@@ -30,6 +30,7 @@ struct CopyOptions {
     bool terminate_connections = false;  // --swap: end other sessions on the live database
     int swap_wait_seconds = 30;          // --swap: how long to wait for them otherwise
     bool verify = false;                 // compare with the source before finishing
+    std::string rules_file;              // --rules: sanitisation rules (YAML)
     bool verbose = false;
     bool quiet = false;
 };

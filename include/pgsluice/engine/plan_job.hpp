@@ -14,6 +14,7 @@ struct PlanRequest {
     long long split_bytes = 1LL << 30;
     int jobs = 2;
     bool json = false;
+    std::string rules_file;  // --rules: check the rules and show the rewritten columns
 };
 
 // Prints, table by table, what a copy or dump with these options would do, without moving any

@@ -9,6 +9,7 @@
 #include "pgsluice/engine/planner.hpp"
 #include "pgsluice/pg/catalog.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
+#include "pgsluice/sanitize/rules.hpp"
 
 namespace pgsluice::engine {
 
@@ -55,6 +56,10 @@ bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_
 // Turns the indexes built for PK/UNIQUE constraints into those constraints, and sets CLUSTER ON
 // and REPLICA IDENTITY, in one transaction (each statement only touches the catalog).
 void attachIndexes(pg::Connection& target, const Plan& plan);
+
+// Runs the rules' `after` statements on the target in one transaction; a failure names the
+// statement, its line in the rules file and the server's message.
+void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules);
 
 // ANALYZE every table of the catalog but those in `skip`, on `jobs` target connections.
 void analyzeTables(const std::string& target_conninfo, const std::string& database,

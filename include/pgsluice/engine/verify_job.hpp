@@ -4,6 +4,7 @@
 
 #include "pgsluice/engine/abort.hpp"
 #include "pgsluice/engine/digest.hpp"
+#include "pgsluice/engine/sanitizing.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/pg/snapshot.hpp"
 
@@ -16,6 +17,7 @@ struct VerifyOptions {
     int jobs = 2;
     filter::SelectionOptions selection;
     bool json = false;
+    std::string rules_file;  // --rules: compare with what a sanitised copy holds
 };
 
 // The comparison of one table.
@@ -31,9 +33,11 @@ struct TableVerdict {
 
 // Compares the tables `selection` keeps, each side read in its own snapshot, on `jobs`
 // connection pairs. Differences are results, not errors.
+// With `sanitizing`, the source side hashes the rewritten rows, so a sanitised copy verifies.
 std::vector<TableVerdict> verifyDatabases(const pg::Snapshot& source, const pg::Snapshot& target,
                                           const filter::SelectionOptions& selection, int jobs,
-                                          AbortSignal& abort);
+                                          AbortSignal& abort,
+                                          const Sanitizing* sanitizing = nullptr);
 
 // The verdicts as text lines or JSON, and the names of the tables that differ.
 std::string formatVerdicts(const std::vector<TableVerdict>& verdicts, bool json,

@@ -12,6 +12,14 @@ namespace pgsluice::pg {
 struct Column {
     std::string name;
     uint32_t type_oid = 0;
+    // pg_catalog.format_type of the type, for a domain of its base type with the domain's
+    // typmod: "character varying(64)", "public.citext".
+    std::string type_name;
+    bool not_null = false;
+    // Part of the key of a unique index (PK, UNIQUE, or plain unique index, partial included):
+    // a non-injective rewrite of this column could make two keys equal.
+    bool unique = false;
+    bool nulls_not_distinct = false;  // one of those indexes is NULLS NOT DISTINCT
 };
 
 // An index (or the PK/UNIQUE/EXCLUDE constraint that owns it) built right after its table's data.
