@@ -6,7 +6,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/cluster.sh
 . "$ROOT/scripts/lib/cluster.sh"
 
-ALL_TOOLS=(pgsluice pgcopydb pgdump pgdump-dir)
+ALL_TOOLS=(pgsluice pgsluice-rules pgcopydb pgdump pgdump-dir)
 PGSLUICE_EXTRA=()
 
 usage() {
@@ -151,6 +151,14 @@ run_pgsluice() {
     "${PGSLUICE_EXTRA[@]}"
 }
 
+# The same copy with scripts/sql/bench_rules.yaml: realistic rewrites (e-mails, names, phones,
+# JSON keys) and no exclusions, so both runs move the same rows.
+run_pgsluice_rules() {
+  PGSLUICE_SALT=bench-salt-not-a-secret-0123 timed main "$PGSLUICE" copy --source "$SRC" \
+    --target "$TGT" -j "$JOBS" --progress none --rules "$ROOT/scripts/sql/bench_rules.yaml" \
+    "${PGSLUICE_EXTRA[@]}"
+}
+
 run_pgcopydb() {
   timed main pgcopydb clone --source "$SRC" --target "$TGT" \
     --table-jobs "$JOBS" --index-jobs "$JOBS" --dir "$RUN_DIR/pgcopydb" --no-owner
@@ -167,7 +175,7 @@ run_pgdump_dir() {
 
 tool_version() {
   case $1 in
-    pgsluice) "$PGSLUICE" --version 2>/dev/null | head -n 1 || echo unknown ;;
+    pgsluice|pgsluice-rules) "$PGSLUICE" --version 2>/dev/null | head -n 1 || echo unknown ;;
     pgcopydb) pgcopydb --version 2>/dev/null | grep -m1 -o 'version .*' || echo unknown ;;
     pgdump|pgdump-dir) pg_dump --version ;;
   esac
@@ -176,6 +184,7 @@ tool_version() {
 tool_label() {
   case $1 in
     pgsluice) echo "pgsluice copy${PGSLUICE_EXTRA[*]:+ ${PGSLUICE_EXTRA[*]}}" ;;
+    pgsluice-rules) echo "pgsluice copy --rules" ;;
     pgcopydb) echo "pgcopydb clone" ;;
     pgdump) echo "pg_dump -Fc | pg_restore" ;;
     pgdump-dir) echo "pg_dump -Fd -j | pg_restore -j" ;;
@@ -343,7 +352,7 @@ main() {
   PGSLUICE=${PGSLUICE_BIN:-$ROOT/build/pgsluice}
   for t in "${tools[@]}"; do
     case $t in
-      pgsluice)
+      pgsluice|pgsluice-rules)
         if [[ ! -x "$PGSLUICE" ]]; then
           log "$PGSLUICE is missing: building it with scripts/setup.sh --target pgsluice"
           "$ROOT/scripts/setup.sh" --target pgsluice
