@@ -16,12 +16,7 @@ void addCopyCommand(CLI::App& app, Action& action) {
     auto progress = std::make_shared<std::string>("auto");
     auto selection = std::make_shared<SelectionArgs>();
 
-    cmd->add_option("--source", options->source, "Source connection (URI or key=value)")
-        ->envname("PGSLUICE_SOURCE")
-        ->required();
-    cmd->add_option("--target", options->target, "Target connection (URI or key=value)")
-        ->envname("PGSLUICE_TARGET")
-        ->required();
+    addConnectionOptions(cmd, &options->source, &options->target);
     cmd->add_option("-j,--jobs", options->jobs, "Parallel data connections")->capture_default_str();
     cmd->add_option("--index-jobs", options->index_jobs, "Parallel index builds (default: --jobs)");
     cmd->add_flag("--clean", options->clean,

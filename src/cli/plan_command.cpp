@@ -13,9 +13,7 @@ void addPlanCommand(CLI::App& app, Action& action) {
     auto split = std::make_shared<std::string>("1GB");
     auto format = std::make_shared<std::string>("text");
     auto selection = std::make_shared<SelectionArgs>();
-    cmd->add_option("--source", request->source, "Source connection (URI or key=value)")
-        ->envname("PGSLUICE_SOURCE")
-        ->required();
+    addConnectionOptions(cmd, &request->source, nullptr);
     cmd->add_option("-j,--jobs", request->jobs, "Parallel data connections the plan is for")
         ->capture_default_str();
     cmd->add_option("--split-tables-larger-than", *split, "Cut tables larger than SIZE")

@@ -13,12 +13,7 @@ void addVerifyCommand(CLI::App& app, Action& action) {
     auto options = std::make_shared<engine::VerifyOptions>();
     auto format = std::make_shared<std::string>("text");
     auto selection = std::make_shared<SelectionArgs>();
-    cmd->add_option("--source", options->source, "Source connection (URI or key=value)")
-        ->envname("PGSLUICE_SOURCE")
-        ->required();
-    cmd->add_option("--target", options->target, "Target connection (URI or key=value)")
-        ->envname("PGSLUICE_TARGET")
-        ->required();
+    addConnectionOptions(cmd, &options->source, &options->target);
     cmd->add_option("-j,--jobs", options->jobs, "Parallel connections per side")
         ->capture_default_str();
     cmd->add_option("--format", *format, "text|json")

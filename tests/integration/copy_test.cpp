@@ -15,13 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TestCluster& source() {
-    return ClustersEnv::source();
-}
-TestCluster& target() {
-    return ClustersEnv::target();
-}
-
 // `pgsluice copy` from source db to target db with extra arguments.
 RunResult copy(const std::string& src_db, const std::string& dst_db,
                std::vector<std::string> extra = {}) {
@@ -30,13 +23,6 @@ RunResult copy(const std::string& src_db, const std::string& dst_db,
         "--progress", "plain"};
     args.insert(args.end(), extra.begin(), extra.end());
     return runPgsluice(args);
-}
-
-// An empty database on the target.
-std::string emptyTarget(std::string_view hint) {
-    std::string db = uniqueDatabaseName(hint);
-    target().createDatabase(db);
-    return db;
 }
 
 TEST(Copy, EveryTypeAndObjectIsCopiedExactly) {

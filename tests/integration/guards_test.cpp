@@ -7,13 +7,6 @@
 namespace pgsluice::integration {
 namespace {
 
-TestCluster& source() {
-    return ClustersEnv::source();
-}
-TestCluster& target() {
-    return ClustersEnv::target();
-}
-
 RunResult copyTo(const std::string& src, const std::string& target_conn,
                  std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {}) {
     std::vector<std::string> args = {"copy",      "--source",   src,   "--target",

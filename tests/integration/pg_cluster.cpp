@@ -1435,4 +1435,10 @@ std::ostream& operator<<(std::ostream& os, const TableDigest& digest) {
     return failure;
 }
 
+std::string emptyTarget(std::string_view hint) {
+    std::string db = uniqueDatabaseName(hint);
+    target().createDatabase(db);
+    return db;
+}
+
 }  // namespace pgsluice::integration

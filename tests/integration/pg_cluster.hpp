@@ -222,6 +222,18 @@ class ClustersEnv : public ::testing::Environment {
     static TestCluster& target();
 };
 
+// The environment's source cluster (shorthand for ClustersEnv::source()).
+inline TestCluster& source() {
+    return ClustersEnv::source();
+}
+// The environment's target cluster (shorthand for ClustersEnv::target()).
+inline TestCluster& target() {
+    return ClustersEnv::target();
+}
+
+// A new empty database on the target cluster; returns its name (uniqueDatabaseName(hint)).
+std::string emptyTarget(std::string_view hint);
+
 // A fresh database on cluster holding sqlDir()/fixture: the fixture is loaded once per cluster
 // into a template database ("tpl_" + its name), then each call clones it (much faster than
 // loading). Returns the new database's name (uniqueDatabaseName(hint)).

@@ -10,13 +10,6 @@
 namespace pgsluice::integration {
 namespace {
 
-TestCluster& source() {
-    return ClustersEnv::source();
-}
-TestCluster& target() {
-    return ClustersEnv::target();
-}
-
 const std::map<std::string, std::string> kSalt = {{"PGSLUICE_SALT", "integration-test-salt-1"}};
 
 std::string appDatabase() {

@@ -10,13 +10,6 @@
 namespace pgsluice::integration {
 namespace {
 
-TestCluster& source() {
-    return ClustersEnv::source();
-}
-TestCluster& target() {
-    return ClustersEnv::target();
-}
-
 // A small app-shaped database: users referenced by payments, a big e-mail table, logs.
 std::string appDatabase(std::string_view hint) {
     std::string db = uniqueDatabaseName(hint);
@@ -38,12 +31,6 @@ std::string appDatabase(std::string_view hint) {
                   "CREATE TABLE audit.trail (id int, what text);"
                   "INSERT INTO audit.trail VALUES (1, 'x');"
                   "CREATE TABLE \"Mixed\" (a int); INSERT INTO \"Mixed\" VALUES (7);");
-    return db;
-}
-
-std::string emptyTarget(std::string_view hint) {
-    std::string db = uniqueDatabaseName(hint);
-    target().createDatabase(db);
     return db;
 }
 

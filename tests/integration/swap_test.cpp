@@ -12,13 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TestCluster& source() {
-    return ClustersEnv::source();
-}
-TestCluster& target() {
-    return ClustersEnv::target();
-}
-
 RunResult swapCopy(const std::string& src, const std::string& dst,
                    std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {

@@ -8,13 +8,6 @@
 namespace pgsluice::integration {
 namespace {
 
-TestCluster& source() {
-    return ClustersEnv::source();
-}
-TestCluster& target() {
-    return ClustersEnv::target();
-}
-
 RunResult verify(const std::string& src, const std::string& dst,
                  std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {

@@ -33,6 +33,10 @@ struct SelectionArgs {
     filter::SelectionOptions resolve() const;
 };
 
+// Adds --source (and --target when `target` is not null), required, with the PGSLUICE_SOURCE
+// and PGSLUICE_TARGET environment variables standing in for them.
+void addConnectionOptions(CLI::App* cmd, std::string* source, std::string* target);
+
 // Adds -t, -T, -n, -N, --exclude-table-data, the -and-children variants, --filter,
 // --strict-names and --drop-dangling-foreign-keys to `cmd`.
 void addSelectionOptions(CLI::App* cmd, SelectionArgs& args);

@@ -11,6 +11,19 @@ filter::SelectionOptions SelectionArgs::resolve() const {
     return out;
 }
 
+void addConnectionOptions(CLI::App* cmd, std::string* source, std::string* target) {
+    if (source) {
+        cmd->add_option("--source", *source, "Source connection (URI or key=value)")
+            ->envname("PGSLUICE_SOURCE")
+            ->required();
+    }
+    if (target) {
+        cmd->add_option("--target", *target, "Target connection (URI or key=value)")
+            ->envname("PGSLUICE_TARGET")
+            ->required();
+    }
+}
+
 void addSelectionOptions(CLI::App* cmd, SelectionArgs& args) {
     auto& o = args.options;
     const char* group = "Selection (pg_dump patterns)";
