@@ -1,11 +1,15 @@
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 
 #include "pgsluice/cli/commands.hpp"
 #include "pgsluice/error.hpp"
 
 int main(int argc, char** argv) {
+    // A write to a closed pipe (`pgsluice ... | head`) must be an error we report, not a
+    // silent death.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"pgsluice: copy a PostgreSQL database fast, leaving out and rewriting data"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "pgsluice 0.1.0");

@@ -257,10 +257,16 @@ void CopyRun::verifyCopy() {
 
 void CopyRun::copyData() {
     progress_.start(plan_);
+    int indexes = 0;
+    for (const auto& pt : plan_.tables) {
+        indexes += static_cast<int>(pt.table->indexes.size());
+    }
+    progress_.setIndexCount(indexes);
     index_pool_ = std::make_unique<SqlPool>(
         options_.index_jobs,
         [this] { return openTargetSession(options_.target, target_database_); }, abort_,
         [this](const SqlTask& task, double secs) {
+            progress_.indexBuilt();
             progress_.info(fmt::format("built {} in {:.1f}s", task.label, secs), true);
         });
     // Tables whose rows stay behind get their indexes at once.

@@ -183,16 +183,17 @@ void Progress::loop() {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         wake_.wait_for(lock, interval, [this] { return stopping_; });
-        if (stopping_ || current_phase_ != "data") {
+        if (stopping_ || (current_phase_ != "data" && current_phase_ != "indexes")) {
             continue;
         }
+        bool indexing = current_phase_ == "indexes";
         lock.unlock();
-        printLive(false);
+        printLive(indexing);
         lock.lock();
     }
 }
 
-void Progress::printLive(bool final_line) {
+void Progress::printLive(bool indexing) {
     double elapsed = static_cast<double>(nowNs()) / 1e9;
     long long bytes = total_bytes_.load(std::memory_order_relaxed);
     // The plan's estimate is on-disk bytes; COPY bytes differ, so the fraction counts finished
@@ -225,14 +226,23 @@ void Progress::printLive(bool final_line) {
                   {"tables", tables_with_data_},
                   {"bytes", bytes},
                   {"fraction", fraction},
-                  {"bytes_per_second", rate}});
+                  {"bytes_per_second", rate},
+                  {"indexes_built", indexes_built_.load()},
+                  {"indexes", indexes_total_.load()}});
         return;
     }
     std::string line =
         fmt::format("data: {}/{} tables, {} copied, {}/s, {:.0f}%, ETA {}{}{}", tables_done_.load(),
                     tables_with_data_, formatBytes(static_cast<double>(bytes)), formatBytes(rate),
                     fraction * 100, eta, running.empty() ? "" : "; copying ", running);
-    if (mode_ == ProgressMode::automatic && !final_line) {
+    if (indexing) {
+        line = fmt::format("indexes: {}/{} built (all {} tables copied, {})", indexes_built_.load(),
+                           indexes_total_.load(), tables_done_.load(),
+                           formatBytes(static_cast<double>(bytes)));
+    } else if (indexes_total_.load() > 0) {
+        line += fmt::format("; indexes {}/{} built", indexes_built_.load(), indexes_total_.load());
+    }
+    if (mode_ == ProgressMode::automatic) {
         std::fprintf(stderr, "\r\033[K%s", line.c_str());
         live_line_shown_ = true;
     } else {

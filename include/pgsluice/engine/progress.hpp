@@ -48,6 +48,11 @@ class Progress {
     // Records a finished unit of `table` with the rows the target loaded; true when it was the
     // table's last unit.
     bool unitDone(size_t table, long long rows);
+    // Declares how many index builds the run will do (shown live during the index phase).
+    void setIndexCount(int total) { indexes_total_.store(total); }
+    // Records a finished index build.
+    void indexBuilt() { indexes_built_.fetch_add(1); }
+
     // Number of tables whose data is completely in.
     int tablesDone() const { return tables_done_.load(); }
 
@@ -82,7 +87,7 @@ class Progress {
 
     long long nowNs() const;
     void loop();
-    void printLive(bool final_line);
+    void printLive(bool indexing);
     void emitJson(const nlohmann::json& event) const;
 
     ProgressMode mode_;
@@ -94,6 +99,8 @@ class Progress {
     long long plan_bytes_ = 0;
     std::atomic<long long> total_bytes_{0};
     std::atomic<int> tables_done_{0};
+    std::atomic<int> indexes_total_{0};
+    std::atomic<int> indexes_built_{0};
     int tables_with_data_ = 0;
 
     mutable std::mutex mutex_;  // guards phases_, current phase and output
