@@ -246,6 +246,11 @@ std::size_t JsonEditor::editObject(std::string_view text, std::size_t pos, int n
     out += '{';
     ++pos;
     bool first_kept = true;
+    // The blanks after '{'. The first member kept takes these rather than its own (which
+    // followed a comma) so that removing leading members leaves the layout jsonb prints,
+    // `{"a": 1}`, and a sanitised jsonb value hashes the same as what the target stores.
+    std::string_view opening_blanks;
+    bool first_member = true;
     while (true) {
         // A member's chunk runs from just after the '{' or ',' to the end of its value, so a
         // kept member brings its own leading whitespace along.
@@ -261,6 +266,11 @@ std::size_t JsonEditor::editObject(std::string_view text, std::size_t pos, int n
         }
         if (text[pos] != '"') {
             malformed(pos, "an object key was expected");
+        }
+        const std::size_t key_start = pos;
+        if (first_member) {
+            opening_blanks = text.substr(chunk, key_start - chunk);
+            first_member = false;
         }
         bool escaped = false;
         const std::size_t key_end = scanString(text, pos, escaped);
@@ -283,17 +293,18 @@ std::size_t JsonEditor::editObject(std::string_view text, std::size_t pos, int n
             if (!first_kept) {
                 out += ',';
             }
+            out.append(first_kept ? opening_blanks : text.substr(chunk, key_start - chunk));
             first_kept = false;
             if (target != nullptr && target->action == Node::Action::set) {
-                out.append(text.substr(chunk, value - chunk));
+                out.append(text.substr(key_start, value - key_start));
                 out.append(target->value);
                 value_end = skipValue(text, value);
             } else if (target != nullptr && value < text.size() && text[value] == '{') {
-                out.append(text.substr(chunk, value - chunk));
+                out.append(text.substr(key_start, value - key_start));
                 value_end = editObject(text, value, match, out, scratch);
             } else {
                 value_end = skipValue(text, value);
-                out.append(text.substr(chunk, value_end - chunk));
+                out.append(text.substr(key_start, value_end - key_start));
             }
         }
         const std::size_t after = skipSpace(text, value_end);

@@ -768,13 +768,17 @@ TEST(SanitizeJson, RemovesTopLevelKeysWhereverTheyAre) {
     const std::string rule = "{json_remove: [ip]}";
     EXPECT_EQ(editJson(rule, R"({"a": 1, "ip": "10.0.0.1", "b": [1, 2]})"),
               R"({"a": 1, "b": [1, 2]})");
-    EXPECT_EQ(editJson(rule, R"({"ip": "10.0.0.1", "a": 1})"), R"({ "a": 1})");
+    // Removing leading members keeps the layout jsonb prints, so a sanitised jsonb value hashes
+    // the same as what the target stores (verify --rules).
+    EXPECT_EQ(editJson(rule, R"({"ip": "10.0.0.1", "a": 1})"), R"({"a": 1})");
     EXPECT_EQ(editJson(rule, R"({"a": 1, "ip": "10.0.0.1"})"), R"({"a": 1})");
     EXPECT_EQ(editJson(rule, R"({"ip": "10.0.0.1"})"), R"({})");
     EXPECT_EQ(editJson(rule, R"({ "ip" : {"deep": [1, {"x": "}"}]} , "z": null })"),
               R"({ "z": null })");
-    EXPECT_EQ(editJson(rule, R"({"ip": 1, "ip": 2, "k": 3})"), R"({ "k": 3})");  // duplicates
-    EXPECT_EQ(editJson(rule, R"({"\u0069p": 1, "k": 3})"), R"({ "k": 3})");      // escaped key
+    EXPECT_EQ(editJson(rule, R"({"ip": 1, "ip": 2, "k": 3})"), R"({"k": 3})");  // duplicates
+    EXPECT_EQ(editJson(rule, R"({"\u0069p": 1, "k": 3})"), R"({"k": 3})");      // escaped key
+    EXPECT_EQ(editJson(rule, R"({"x": {"ip": 1, "k": 2}, "ip": 3, "y": 4})"),
+              R"({"x": {"ip": 1, "k": 2}, "y": 4})");
     EXPECT_EQ(editJson(rule, R"({"a": "ip", "b": {"ip": 1}})"), R"({"a": "ip", "b": {"ip": 1}})");
 }
 
@@ -791,9 +795,9 @@ TEST(SanitizeJson, UntouchedDocumentsComeOutByteForByte) {
 TEST(SanitizeJson, DottedPathsReachIntoNestedObjects) {
     EXPECT_EQ(editJson("{json_remove: [card.number]}",
                        R"({"card": {"number": "4111111111111111", "brand": "visa"}, "n": 1})"),
-              R"({"card": { "brand": "visa"}, "n": 1})");
+              R"({"card": {"brand": "visa"}, "n": 1})");
     EXPECT_EQ(editJson("{json_remove: [a.b.c]}", R"({"a": {"b": {"c": 1, "d": 2}}})"),
-              R"({"a": {"b": { "d": 2}}})");
+              R"({"a": {"b": {"d": 2}}})");
 }
 
 TEST(SanitizeJson, SetReplacesExistingValuesOnly) {
@@ -808,7 +812,7 @@ TEST(SanitizeJson, SetReplacesExistingValuesOnly) {
 TEST(SanitizeJson, RemoveAndSetCombine) {
     EXPECT_EQ(editJson("{json_remove: [ip], json_set: {user.email: redacted}}",
                        R"({"ip": "1.1.1.1", "user": {"email": "a@b.c", "id": 7}})"),
-              R"({ "user": {"email": "redacted", "id": 7}})");
+              R"({"user": {"email": "redacted", "id": 7}})");
 }
 
 TEST(SanitizeJson, JsonbKeepsItsVersionByte) {
