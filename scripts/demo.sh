@@ -14,9 +14,11 @@ Starts two throwaway PostgreSQL servers (source and target) on 127.0.0.1, fills 
 source with data shaped like a membership web app (users, payments, events, a big
 e-mail table, a wide time series), runs
 
-  build/pgsluice copy --source SRC --target TGT -j N --progress plain
+  build/pgsluice copy --source SRC --target TGT -j N --progress plain --verify \
+      --rules scripts/sql/demo_rules.yaml
 
-and shows per-table row counts and sizes on both sides and how long it took.
+and shows per-table row counts and sizes on both sides, a sample of the rows the rules
+rewrote (e-mails, names, phones, host names), and how long it took.
 Builds pgsluice first (scripts/setup.sh --target pgsluice) if build/pgsluice is
 missing. Both servers are stopped and deleted at the end (also on Ctrl-C or
 failure) unless --keep. Exits 1 if the copy fails or row counts differ.
@@ -27,6 +29,7 @@ Options:
   --scale N                  exact scale factor instead (1 = ~300 MB; fractions allowed)
   -j, --jobs N               parallel data connections for pgsluice (default: $(default_jobs))
   --keep                     leave both servers running and print how to reach and stop them
+  --no-rules                 copy without scripts/sql/demo_rules.yaml (no rewriting)
   -h, --help                 show this help
 
 Anything after -- is appended to the pgsluice copy command, e.g.
@@ -94,7 +97,7 @@ print_comparison() {
 }
 
 main() {
-  local scale=1 jobs keep=0
+  local scale=1 jobs keep=0 rules=1
   jobs=$(default_jobs)
   local copy_extra=()
   while (($#)); do
@@ -107,6 +110,7 @@ main() {
       -j*) jobs=${1#-j} ;;
       --jobs=*) jobs=${1#*=} ;;
       --keep) keep=1 ;;
+      --no-rules) rules=0 ;;
       -h|--help) usage; exit 0 ;;
       --) shift; copy_extra=("$@"); break ;;
       *) usage >&2; die "unknown option: $1" ;;
@@ -149,7 +153,13 @@ main() {
   src_bytes=$(db_size "$src")
   log "source database 'app' is $(human_bytes "$src_bytes"), generated in ${load_s}s"
 
-  local cmd=("$bin" copy --source "$src" --target "$tgt" -j "$jobs" --progress plain "${copy_extra[@]}")
+  local cmd=("$bin" copy --source "$src" --target "$tgt" -j "$jobs" --progress plain --verify)
+  if ((rules)); then
+    # A demo salt: real runs keep theirs secret and stable, so fakes stay the same run to run.
+    export PGSLUICE_SALT=${PGSLUICE_SALT:-demo-salt-not-a-secret}
+    cmd+=(--rules "$ROOT/scripts/sql/demo_rules.yaml")
+  fi
+  cmd+=("${copy_extra[@]}")
   log "running: ${cmd[*]}"
   echo
   t0=$(now_s)
@@ -165,6 +175,18 @@ main() {
 
   local same=0
   print_comparison "$src" "$tgt" || same=1
+  if ((rules && rc == 0)); then
+    echo
+    echo "Rewritten in flight by scripts/sql/demo_rules.yaml (source -> target, same rows):"
+    local q="SELECT id, email, first_name || ' ' || last_name, coalesce(phone, '-') FROM accounts_user ORDER BY id LIMIT 3"
+    paste <(psql_q "$src" "$q") <(psql_q "$tgt" "$q" | cut -f2-) |
+      awk -F'\t' '{ printf "  %-4s %-28s -> %s\n       %-28s -> %s\n       %-28s -> %s\n", $1, $2, $5, $3, $6, $4, $7 }'
+    printf '  site hostnames: %s -> %s\n' \
+      "$(psql_q "$src" "SELECT string_agg(hostname, ', ' ORDER BY id) FROM wagtailcore_site")" \
+      "$(psql_q "$tgt" "SELECT string_agg(hostname, ', ' ORDER BY id) FROM wagtailcore_site")"
+    printf '  source e-mails found on the target: %s\n' \
+      "$(psql_q "$tgt" "SELECT count(*) FROM accounts_user WHERE email NOT LIKE '%@example.invalid'")"
+  fi
 
   echo
   echo "Summary"
