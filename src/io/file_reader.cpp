@@ -273,30 +273,8 @@ void FileReader::Impl::reapOne() {
 }
 
 void FileReader::Impl::drainForDestruction() noexcept {
-    if (!ring_ || in_flight_ == 0) {
-        return;
-    }
-    try {
-        for (std::size_t i = 0; i < buffers_.size(); ++i) {
-            if (buffers_[i].state == State::in_flight) {
-                io_uring_sqe* sqe = ring_->sqe();
-                io_uring_prep_cancel64(sqe, i, 0);
-                io_uring_sqe_set_data64(sqe, cancel_tag);
-            }
-        }
-        ring_->submit();
-        while (in_flight_ > 0) {
-            const Completion completion = ring_->wait();
-            if (completion.user_data < buffers_.size()) {
-                buffers_[completion.user_data].state = State::ready;
-                --in_flight_;
-            }
-        }
-    } catch (...) {
-        // The kernel may still write into the buffers: leaking them is the only safe choice.
-        for (Buffer& buffer : buffers_) {
-            (void)buffer.data.release();
-        }
+    if (ring_) {
+        cancelAndDrain(*ring_, buffers_, in_flight_, State::in_flight, State::ready, cancel_tag);
     }
 }
 

@@ -433,32 +433,8 @@ void FileWriter::Impl::commit() {
 }
 
 void FileWriter::Impl::drainForDestruction() noexcept {
-    if (!ring_ || in_flight_ == 0) {
-        return;
-    }
-    try {
-        // A write to a pipe nobody reads would otherwise keep the destructor waiting forever.
-        for (std::size_t i = 0; i < buffers_.size(); ++i) {
-            if (buffers_[i].state == State::in_flight) {
-                io_uring_sqe* sqe = ring_->sqe();
-                io_uring_prep_cancel64(sqe, i, 0);
-                io_uring_sqe_set_data64(sqe, cancel_tag);
-            }
-        }
-        ring_->submit();
-        while (in_flight_ > 0) {
-            const Completion completion = ring_->wait();
-            if (completion.user_data < buffers_.size()) {
-                buffers_[completion.user_data].state = State::free;
-                --in_flight_;
-            }
-        }
-    } catch (...) {
-        // We cannot tell whether the kernel still reads the buffers: leak them rather than
-        // hand their memory back to the allocator.
-        for (Buffer& buffer : buffers_) {
-            (void)buffer.data.release();
-        }
+    if (ring_) {
+        cancelAndDrain(*ring_, buffers_, in_flight_, State::in_flight, State::free, cancel_tag);
     }
 }
 

@@ -85,4 +85,10 @@ Completion Ring::wait() {
     return completion;
 }
 
+void Ring::prepareCancel(std::uint64_t target, std::uint64_t tag) {
+    io_uring_sqe* entry = sqe();
+    io_uring_prep_cancel64(entry, target, 0);
+    io_uring_sqe_set_data64(entry, tag);
+}
+
 }  // namespace pgsluice::io

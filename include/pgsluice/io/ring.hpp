@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 struct io_uring;
 struct io_uring_sqe;
@@ -45,8 +46,44 @@ class Ring {
     // Waits for the next completion, marks it seen and returns it; retries EINTR.
     Completion wait();
 
+    // Queues a cancellation of the request whose user data is `target`; its own completion
+    // carries `tag`. Throws Error when the submission queue stays full.
+    void prepareCancel(std::uint64_t target, std::uint64_t tag);
+
   private:
     std::unique_ptr<io_uring> ring_;  // on the heap so that a move never copies the mmap pointers
 };
+
+// For destructors of ring users whose requests carry their buffer's index as user data:
+// cancels every request whose buffer is `in_flight_state` (a pipe nobody serves would otherwise
+// keep us waiting forever), waits for all `in_flight` completions and marks those buffers
+// `idle_state`. If the ring fails meanwhile, the buffers are leaked: the kernel may still use
+// them. Never throws.
+template <class Buffer, class State>
+void cancelAndDrain(Ring& ring, std::vector<Buffer>& buffers, unsigned& in_flight,
+                    State in_flight_state, State idle_state, std::uint64_t cancel_tag) noexcept {
+    if (in_flight == 0) {
+        return;
+    }
+    try {
+        for (std::size_t i = 0; i < buffers.size(); ++i) {
+            if (buffers[i].state == in_flight_state) {
+                ring.prepareCancel(i, cancel_tag);
+            }
+        }
+        ring.submit();
+        while (in_flight > 0) {
+            const Completion completion = ring.wait();
+            if (completion.user_data < buffers.size()) {
+                buffers[completion.user_data].state = idle_state;
+                --in_flight;
+            }
+        }
+    } catch (...) {
+        for (Buffer& buffer : buffers) {
+            (void)buffer.data.release();
+        }
+    }
+}
 
 }  // namespace pgsluice::io
