@@ -61,7 +61,6 @@ class SchemaTool {
     // archive, in its order, as one SQL script.
     std::string cleanScript(const std::string& path, const RestoreOptions& options) const;
 
-    const std::string& pgDumpPath() const { return pg_dump_; }
 
   private:
     void check(const ProcessResult& result, const std::string& what) const;
