@@ -82,10 +82,10 @@ TEST(Swap, OtherSessionsBlockTheRenameUnlessTerminated) {
     std::string dst = liveTarget("swapbusy");
     BackgroundProcess holder = startProcess({(pgBinDir() / "psql").string(), "-X", "-c",
                                              "SELECT pg_sleep(120)", target().conninfo(dst)});
-    for (int i = 0; i < 50 && target().scalar("postgres",
-                                              "SELECT count(*) FROM pg_stat_activity WHERE "
-                                              "datname = '" +
-                                                  dst + "'") == "0";
+    for (int i = 0; i < 200 && target().scalar("postgres",
+                                               "SELECT count(*) FROM pg_stat_activity WHERE "
+                                               "datname = '" +
+                                                   dst + "'") == "0";
          ++i) {
         std::this_thread::sleep_for(100ms);
     }
