@@ -53,7 +53,6 @@ class Progress {
     // Records a finished index build.
     void indexBuilt() { indexes_built_.fetch_add(1); }
 
-
     // A line of information (shown unless quiet; with -v also the verbose ones).
     void info(const std::string& text, bool verbose_only = false);
     // A warning, always shown.

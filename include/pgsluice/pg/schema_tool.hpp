@@ -61,7 +61,6 @@ class SchemaTool {
     // archive, in its order, as one SQL script.
     std::string cleanScript(const std::string& path, const RestoreOptions& options) const;
 
-
   private:
     void check(const ProcessResult& result, const std::string& what) const;
 
