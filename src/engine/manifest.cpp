@@ -1,0 +1,877 @@
+#include "pgsluice/engine/manifest.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "pgsluice/archive/format.hpp"
+#include "pgsluice/error.hpp"
+
+namespace pgsluice::engine {
+
+namespace {
+
+using Json = nlohmann::json;
+// Written with keys in a fixed, readable order; read with plain json (order does not matter).
+using OrderedJson = nlohmann::ordered_json;
+
+// u32 oid, u64 offset, u32 length.
+constexpr std::size_t kChunkHeaderSize = 16;
+
+// An identifier as SQL needs it: always double-quoted, embedded quotes doubled (the same text
+// PQescapeIdentifier gives, so a rebuilt name compares equal to one built on a connection).
+std::string quoteIdentifier(std::string_view name) {
+    std::string out;
+    out.reserve(name.size() + 2);
+    out += '"';
+    for (char c : name) {
+        out += c;
+        if (c == '"') {
+            out += '"';
+        }
+    }
+    out += '"';
+    return out;
+}
+
+// "schema"."name".
+std::string qualifiedName(std::string_view schema, std::string_view name) {
+    return quoteIdentifier(schema) + "." + quoteIdentifier(name);
+}
+
+// Removes one double-quoted identifier from the front of `text` and returns it unquoted;
+// nullopt when `text` does not start with a complete one.
+std::optional<std::string> takeQuotedIdentifier(std::string_view& text) {
+    if (text.empty() || text[0] != '"') {
+        return std::nullopt;
+    }
+    std::string out;
+    for (std::size_t i = 1; i < text.size(); ++i) {
+        if (text[i] != '"') {
+            out += text[i];
+        } else if (i + 1 < text.size() && text[i + 1] == '"') {
+            out += '"';
+            ++i;
+        } else {
+            text.remove_prefix(i + 1);
+            return out;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string hex64(std::uint64_t value) {
+    return fmt::format("{:016x}", value);
+}
+
+// nlohmann's what() without its "[json.exception.parse_error.101] " prefix.
+std::string_view jsonMessage(const nlohmann::json::exception& e) {
+    std::string_view what = e.what();
+    if (!what.empty() && what[0] == '[') {
+        const auto end = what.find("] ");
+        if (end != std::string_view::npos) {
+            what.remove_prefix(end + 2);
+        }
+    }
+    return what;
+}
+
+std::string join(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+}
+
+std::string element(const std::string& path, std::size_t index) {
+    return fmt::format("{}[{}]", path, index);
+}
+
+// Reads typed values out of one parsed manifest and turns every problem into a FormatError
+// that names the archive, the manifest and the JSON path ("tables[3].units[0].id").
+class Reader {
+  public:
+    Reader(std::string_view source, std::string_view manifest)
+        : source_(source), manifest_(manifest) {}
+
+    [[noreturn]] void fail(const std::string& path, std::string_view what) const {
+        if (path.empty()) {
+            throw FormatError(fmt::format("archive {}: {} manifest: {}", source_, manifest_, what));
+        }
+        throw FormatError(
+            fmt::format("archive {}: {} manifest: {}: {}", source_, manifest_, path, what));
+    }
+
+    // Parses the text and checks it is an object of this pgsluice's layout version.
+    Json parse(std::string_view text) const {
+        Json root;
+        try {
+            root = Json::parse(text);
+        } catch (const nlohmann::json::exception& e) {
+            fail("", fmt::format("not valid JSON: {}", jsonMessage(e)));
+        }
+        requireObject(root, "");
+        const auto version = root.find("version");
+        if (version == root.end()) {
+            fail("version", "required key is missing (is this a pgsluice archive?)");
+        }
+        const std::optional<std::int64_t> found = asSigned(*version);
+        if (!found) {
+            fail("version", "expected an integer");
+        }
+        if (*found != manifest_version) {
+            std::string writer;
+            const auto w = root.find("writer");
+            if (w != root.end() && w->is_string() && w->get_ref<const std::string&>().size() < 80) {
+                writer = fmt::format(" (written by {})", w->get_ref<const std::string&>());
+            }
+            fail("version", fmt::format("the archive has layout version {}{}; this pgsluice reads "
+                                        "version {} only{}",
+                                        *found, writer, manifest_version,
+                                        *found > manifest_version ? ": use a newer pgsluice" : ""));
+        }
+        return root;
+    }
+
+    void requireObject(const Json& value, const std::string& path) const {
+        if (!value.is_object()) {
+            fail(path, "expected an object");
+        }
+    }
+
+    // The member `key` of `object` (an object at `path`); it must be there.
+    const Json& field(const Json& object, const std::string& path, std::string_view key) const {
+        const auto it = object.find(key);
+        if (it == object.end()) {
+            fail(join(path, key), "required key is missing");
+        }
+        return *it;
+    }
+
+    const Json& array(const Json& object, const std::string& path, std::string_view key) const {
+        const Json& value = field(object, path, key);
+        if (!value.is_array()) {
+            fail(join(path, key), "expected an array");
+        }
+        return value;
+    }
+
+    const Json& object(const Json& object, const std::string& path, std::string_view key) const {
+        const Json& value = field(object, path, key);
+        requireObject(value, join(path, key));
+        return value;
+    }
+
+    std::string asString(const Json& value, const std::string& path) const {
+        if (!value.is_string()) {
+            fail(path, "expected a string");
+        }
+        return value.get<std::string>();
+    }
+
+    std::string string(const Json& object, const std::string& path, std::string_view key) const {
+        return asString(field(object, path, key), join(path, key));
+    }
+
+    // A name that goes into SQL quoted: not empty, no NUL byte (libpq would cut the statement).
+    std::string identifier(const Json& object, const std::string& path,
+                           std::string_view key) const {
+        std::string name = string(object, path, key);
+        if (name.empty()) {
+            fail(join(path, key), "an SQL identifier cannot be empty");
+        }
+        if (name.find('\0') != std::string::npos) {
+            fail(join(path, key), "an SQL identifier cannot contain a NUL byte");
+        }
+        return name;
+    }
+
+    std::vector<std::string> strings(const Json& object, const std::string& path,
+                                     std::string_view key) const {
+        const Json& items = array(object, path, key);
+        std::vector<std::string> out;
+        out.reserve(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            out.push_back(asString(items[i], element(join(path, key), i)));
+        }
+        return out;
+    }
+
+    bool boolean(const Json& object, const std::string& path, std::string_view key) const {
+        const Json& value = field(object, path, key);
+        if (!value.is_boolean()) {
+            fail(join(path, key), "expected true or false");
+        }
+        return value.get<bool>();
+    }
+
+    std::uint32_t asU32(const Json& value, const std::string& path) const {
+        const std::optional<std::uint64_t> n = asUnsigned(value);
+        if (!n || *n > std::numeric_limits<std::uint32_t>::max()) {
+            fail(path, "expected an unsigned 32-bit integer");
+        }
+        return static_cast<std::uint32_t>(*n);
+    }
+
+    std::uint32_t u32(const Json& object, const std::string& path, std::string_view key) const {
+        return asU32(field(object, path, key), join(path, key));
+    }
+
+    // An array of u32; element paths are only built for the message (large_objects can hold
+    // millions of oids).
+    std::vector<std::uint32_t> u32s(const Json& object, const std::string& path,
+                                    std::string_view key) const {
+        const Json& items = array(object, path, key);
+        std::vector<std::uint32_t> out;
+        out.reserve(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const std::optional<std::uint64_t> n = asUnsigned(items[i]);
+            if (!n || *n > std::numeric_limits<std::uint32_t>::max()) {
+                fail(element(join(path, key), i), "expected an unsigned 32-bit integer");
+            }
+            out.push_back(static_cast<std::uint32_t>(*n));
+        }
+        return out;
+    }
+
+    std::uint64_t u64(const Json& object, const std::string& path, std::string_view key) const {
+        const std::optional<std::uint64_t> n = asUnsigned(field(object, path, key));
+        if (!n) {
+            fail(join(path, key), "expected an unsigned 64-bit integer");
+        }
+        return *n;
+    }
+
+    // A u64 written as exactly 16 hex digits (digest sums: JSON tools lose integers past 2^53).
+    std::uint64_t hexU64(const Json& object, const std::string& path, std::string_view key) const {
+        const Json& value = field(object, path, key);
+        std::uint64_t n = 0;
+        if (value.is_string()) {
+            const std::string& text = value.get_ref<const std::string&>();
+            const char* end = text.data() + text.size();
+            const auto [ptr, ec] = std::from_chars(text.data(), end, n, 16);
+            if (text.size() == 16 && ec == std::errc() && ptr == end &&
+                std::all_of(text.begin(), text.end(), [](char c) {
+                    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                })) {
+                return n;
+            }
+        }
+        fail(join(path, key), "expected a string of 16 lowercase hex digits");
+    }
+
+    // An integer in [min, max].
+    long long integer(const Json& object, const std::string& path, std::string_view key,
+                      long long min, long long max) const {
+        const std::optional<std::int64_t> n = asSigned(field(object, path, key));
+        if (!n || *n < min || *n > max) {
+            fail(join(path, key), fmt::format("expected an integer from {} to {}", min, max));
+        }
+        return *n;
+    }
+
+    int integer(const Json& object, const std::string& path, std::string_view key) const {
+        return static_cast<int>(integer(object, path, key, std::numeric_limits<int>::min(),
+                                        std::numeric_limits<int>::max()));
+    }
+
+    // A size or count: an integer from 0 to the largest long long.
+    long long count(const Json& object, const std::string& path, std::string_view key) const {
+        return integer(object, path, key, 0, std::numeric_limits<long long>::max());
+    }
+
+    double nonNegative(const Json& object, const std::string& path, std::string_view key) const {
+        const Json& value = field(object, path, key);
+        if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0) {
+            fail(join(path, key), "expected a number not below 0");
+        }
+        return value.get<double>();
+    }
+
+  private:
+    static std::optional<std::uint64_t> asUnsigned(const Json& value) {
+        if (value.is_number_unsigned()) {
+            return value.get<std::uint64_t>();
+        }
+        if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+            return static_cast<std::uint64_t>(value.get<std::int64_t>());
+        }
+        return std::nullopt;
+    }
+
+    static std::optional<std::int64_t> asSigned(const Json& value) {
+        if (value.is_number_unsigned()) {
+            const auto n = value.get<std::uint64_t>();
+            if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                return std::nullopt;
+            }
+            return static_cast<std::int64_t>(n);
+        }
+        if (value.is_number_integer()) {
+            return value.get<std::int64_t>();
+        }
+        return std::nullopt;
+    }
+
+    std::string_view source_;
+    std::string_view manifest_;
+};
+
+// Dumps compact JSON; strings that are not UTF-8 (the source connection is UTF8, so only user
+// input could be) are an Error rather than a corrupt manifest.
+template <typename J>
+std::string dumpJson(const J& value, std::string_view manifest) {
+    try {
+        return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(fmt::format("cannot write the {} manifest: {}", manifest, jsonMessage(e)));
+    }
+}
+
+// ---- contents: writing ----
+
+OrderedJson tableJson(const pg::Table& t) {
+    OrderedJson columns = OrderedJson::array();
+    for (const pg::Column& c : t.columns) {
+        columns.push_back({{"name", c.name},
+                           {"type_oid", c.type_oid},
+                           {"type_name", c.type_name},
+                           {"not_null", c.not_null},
+                           {"unique", c.unique},
+                           {"nulls_not_distinct", c.nulls_not_distinct}});
+    }
+    OrderedJson indexes = OrderedJson::array();
+    for (const pg::IndexDef& i : t.indexes) {
+        indexes.push_back({{"index_oid", i.index_oid},
+                           {"constraint_oid", i.constraint_oid},
+                           {"name", i.name},
+                           {"create_sql", i.create_sql},
+                           {"attach_sql", i.attach_sql}});
+    }
+    // `qualified` is not written: a reader rebuilds it from schema and name.
+    return {{"oid", t.oid},
+            {"schema", t.schema},
+            {"name", t.name},
+            {"relkind", std::string(1, t.relkind)},
+            {"unlogged", t.unlogged},
+            {"is_partition", t.is_partition},
+            {"visible", t.visible},
+            {"ancestors", t.ancestors},
+            {"total_bytes", t.total_bytes},
+            {"main_bytes", t.main_bytes},
+            {"estimated_rows", t.estimated_rows},
+            {"binary_safe", t.binary_safe},
+            {"columns", std::move(columns)},
+            {"indexes", std::move(indexes)}};
+}
+
+OrderedJson catalogJson(const pg::Catalog& catalog) {
+    OrderedJson tables = OrderedJson::array();
+    for (const pg::Table& t : catalog.tables) {
+        tables.push_back(tableJson(t));
+    }
+    OrderedJson sequences = OrderedJson::array();
+    for (const pg::Sequence& s : catalog.sequences) {
+        sequences.push_back({{"oid", s.oid}, {"schema", s.schema}, {"name", s.name}});
+    }
+    OrderedJson others = OrderedJson::array();
+    for (const pg::OtherRelation& o : catalog.other_relations) {
+        others.push_back({{"schema", o.schema}, {"name", o.name}, {"visible", o.visible}});
+    }
+    OrderedJson fks = OrderedJson::array();
+    for (const pg::ForeignKey& fk : catalog.foreign_keys) {
+        fks.push_back({{"oid", fk.oid},
+                       {"name", fk.name},
+                       {"table", fk.table},
+                       {"referenced", fk.referenced}});
+    }
+    return {{"server_version", catalog.server_version},
+            {"database", catalog.database},
+            {"block_size", catalog.block_size},
+            {"schemas", catalog.schemas},
+            {"tables", std::move(tables)},
+            {"sequences", std::move(sequences)},
+            {"other_relations", std::move(others)},
+            {"foreign_keys", std::move(fks)},
+            {"large_objects", catalog.large_objects}};
+}
+
+OrderedJson archivedTableJson(const ArchivedTable& t) {
+    OrderedJson units = OrderedJson::array();
+    for (const ArchivedUnit& u : t.units) {
+        units.push_back({{"id", u.id},
+                         {"part", u.part},
+                         {"parts", u.parts},
+                         {"estimated_bytes", u.estimated_bytes}});
+    }
+    return {{"oid", t.oid},
+            {"with_data", t.with_data},
+            {"format", t.format},
+            {"units", std::move(units)},
+            {"rewritten_columns", t.rewritten_columns}};
+}
+
+// ---- contents: reading ----
+
+pg::Table readTable(const Reader& r, const Json& v, const std::string& path) {
+    r.requireObject(v, path);
+    pg::Table t;
+    t.oid = r.u32(v, path, "oid");
+    t.schema = r.identifier(v, path, "schema");
+    t.name = r.identifier(v, path, "name");
+    t.qualified = qualifiedName(t.schema, t.name);
+    const std::string relkind = r.string(v, path, "relkind");
+    if (relkind.size() != 1 || std::string_view("rpfm").find(relkind[0]) == std::string::npos) {
+        r.fail(join(path, "relkind"), "expected \"r\", \"p\", \"f\" or \"m\"");
+    }
+    t.relkind = relkind[0];
+    t.unlogged = r.boolean(v, path, "unlogged");
+    t.is_partition = r.boolean(v, path, "is_partition");
+    t.visible = r.boolean(v, path, "visible");
+    t.ancestors = r.u32s(v, path, "ancestors");
+    t.total_bytes = r.count(v, path, "total_bytes");
+    t.main_bytes = r.count(v, path, "main_bytes");
+    t.estimated_rows = r.nonNegative(v, path, "estimated_rows");
+    t.binary_safe = r.boolean(v, path, "binary_safe");
+
+    const std::string columns_path = join(path, "columns");
+    const Json& columns = r.array(v, path, "columns");
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        const std::string p = element(columns_path, i);
+        const Json& c = columns[i];
+        r.requireObject(c, p);
+        pg::Column column;
+        column.name = r.identifier(c, p, "name");
+        column.type_oid = r.u32(c, p, "type_oid");
+        column.type_name = r.string(c, p, "type_name");
+        column.not_null = r.boolean(c, p, "not_null");
+        column.unique = r.boolean(c, p, "unique");
+        column.nulls_not_distinct = r.boolean(c, p, "nulls_not_distinct");
+        t.columns.push_back(std::move(column));
+    }
+
+    const std::string indexes_path = join(path, "indexes");
+    const Json& indexes = r.array(v, path, "indexes");
+    for (std::size_t i = 0; i < indexes.size(); ++i) {
+        const std::string p = element(indexes_path, i);
+        const Json& x = indexes[i];
+        r.requireObject(x, p);
+        pg::IndexDef index;
+        index.index_oid = r.u32(x, p, "index_oid");
+        index.constraint_oid = r.u32(x, p, "constraint_oid");
+        index.name = r.string(x, p, "name");
+        index.create_sql = r.string(x, p, "create_sql");
+        index.attach_sql = r.string(x, p, "attach_sql");
+        t.indexes.push_back(std::move(index));
+    }
+    return t;
+}
+
+pg::Catalog readCatalog(const Reader& r, const Json& root) {
+    const std::string path = "catalog";
+    const Json& v = r.object(root, "", path);
+    pg::Catalog catalog;
+    catalog.server_version =
+        r.integer(v, path, "server_version", 0, std::numeric_limits<int>::max());
+    catalog.database = r.string(v, path, "database");
+    catalog.block_size = r.integer(v, path, "block_size", 1, std::numeric_limits<int>::max());
+    catalog.schemas = r.strings(v, path, "schemas");
+
+    const std::string tables_path = join(path, "tables");
+    const Json& tables = r.array(v, path, "tables");
+    std::unordered_map<std::uint32_t, std::size_t> table_at;
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        const std::string p = element(tables_path, i);
+        pg::Table t = readTable(r, tables[i], p);
+        const auto [it, inserted] = table_at.emplace(t.oid, i);
+        if (!inserted) {
+            r.fail(join(p, "oid"),
+                   fmt::format("table oid {} is also {}", t.oid, element(tables_path, it->second)));
+        }
+        catalog.tables.push_back(std::move(t));
+    }
+
+    const std::string sequences_path = join(path, "sequences");
+    const Json& sequences = r.array(v, path, "sequences");
+    std::unordered_map<std::uint32_t, std::size_t> sequence_at;
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+        const std::string p = element(sequences_path, i);
+        const Json& s = sequences[i];
+        r.requireObject(s, p);
+        pg::Sequence sequence;
+        sequence.oid = r.u32(s, p, "oid");
+        sequence.schema = r.identifier(s, p, "schema");
+        sequence.name = r.identifier(s, p, "name");
+        sequence.qualified = qualifiedName(sequence.schema, sequence.name);
+        const auto [it, inserted] = sequence_at.emplace(sequence.oid, i);
+        if (!inserted) {
+            r.fail(join(p, "oid"), fmt::format("sequence oid {} is also {}", sequence.oid,
+                                               element(sequences_path, it->second)));
+        }
+        catalog.sequences.push_back(std::move(sequence));
+    }
+
+    const std::string others_path = join(path, "other_relations");
+    const Json& others = r.array(v, path, "other_relations");
+    for (std::size_t i = 0; i < others.size(); ++i) {
+        const std::string p = element(others_path, i);
+        const Json& o = others[i];
+        r.requireObject(o, p);
+        catalog.other_relations.push_back(
+            {r.string(o, p, "schema"), r.string(o, p, "name"), r.boolean(o, p, "visible")});
+    }
+
+    const std::string fks_path = join(path, "foreign_keys");
+    const Json& fks = r.array(v, path, "foreign_keys");
+    for (std::size_t i = 0; i < fks.size(); ++i) {
+        const std::string p = element(fks_path, i);
+        const Json& f = fks[i];
+        r.requireObject(f, p);
+        pg::ForeignKey fk;
+        fk.oid = r.u32(f, p, "oid");
+        fk.name = r.string(f, p, "name");
+        fk.table = r.u32(f, p, "table");
+        fk.referenced = r.u32(f, p, "referenced");
+        if (!table_at.count(fk.table)) {
+            r.fail(join(p, "table"),
+                   fmt::format("oid {} names no table of catalog.tables", fk.table));
+        }
+        if (!table_at.count(fk.referenced)) {
+            r.fail(join(p, "referenced"),
+                   fmt::format("oid {} names no table of catalog.tables", fk.referenced));
+        }
+        catalog.foreign_keys.push_back(std::move(fk));
+    }
+
+    catalog.large_objects = r.u32s(v, path, "large_objects");
+    std::vector<std::uint32_t> sorted = catalog.large_objects;
+    std::sort(sorted.begin(), sorted.end());
+    const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+    if (twice != sorted.end()) {
+        r.fail(join(path, "large_objects"),
+               fmt::format("large object oid {} is listed twice", *twice));
+    }
+    return catalog;
+}
+
+// Reads `tables` and checks each against its catalog table; `unit_at` collects unit ids.
+std::vector<ArchivedTable> readArchivedTables(
+    const Reader& r, const Json& root, const pg::Catalog& catalog,
+    std::unordered_map<std::uint32_t, std::string>& unit_at) {
+    const std::string path = "tables";
+    const Json& tables = r.array(root, "", path);
+    if (tables.size() != catalog.tables.size()) {
+        r.fail(path,
+               fmt::format("{} entries for {} tables in catalog.tables (one each, in the same "
+                           "order)",
+                           tables.size(), catalog.tables.size()));
+    }
+    std::vector<ArchivedTable> out;
+    out.reserve(tables.size());
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        const std::string p = element(path, i);
+        const Json& v = tables[i];
+        r.requireObject(v, p);
+        const pg::Table& table = catalog.tables[i];
+        ArchivedTable t;
+        t.oid = r.u32(v, p, "oid");
+        if (t.oid != table.oid) {
+            if (!catalog.find(t.oid)) {
+                r.fail(join(p, "oid"),
+                       fmt::format("oid {} names no table of catalog.tables", t.oid));
+            }
+            r.fail(join(p, "oid"),
+                   fmt::format("oid {} is not that of catalog.tables[{}] ({}, oid {}): tables must "
+                               "follow catalog.tables' order",
+                               t.oid, i, table.qualified, table.oid));
+        }
+        t.with_data = r.boolean(v, p, "with_data");
+        t.format = r.string(v, p, "format");
+        if (t.format != "binary" && t.format != "text") {
+            r.fail(join(p, "format"), "expected \"binary\" or \"text\"");
+        }
+        if ((t.format == "binary") != table.binary_safe) {
+            r.fail(join(p, "format"),
+                   table.binary_safe
+                       ? fmt::format("\"text\", but {} is binary-safe, so its data is binary",
+                                     table.qualified)
+                       : fmt::format("\"binary\", but {} is not binary-safe (its data must be "
+                                     "COPY text)",
+                                     table.qualified));
+        }
+
+        const std::string units_path = join(p, "units");
+        const Json& units = r.array(v, p, "units");
+        if (!units.empty() && !t.with_data) {
+            r.fail(units_path, fmt::format("{} is stored without data (with_data is false) but "
+                                           "lists {} units",
+                                           table.qualified, units.size()));
+        }
+        if (!units.empty() && !table.holdsData()) {
+            r.fail(units_path, fmt::format("{} has relkind '{}' and holds no rows of its own, but "
+                                           "lists {} units",
+                                           table.qualified, table.relkind, units.size()));
+        }
+        std::vector<bool> part_seen(units.size(), false);
+        for (std::size_t j = 0; j < units.size(); ++j) {
+            const std::string up = element(units_path, j);
+            const Json& u = units[j];
+            r.requireObject(u, up);
+            ArchivedUnit unit;
+            unit.id = r.u32(u, up, "id");
+            unit.parts =
+                static_cast<int>(r.integer(u, up, "parts", 1, std::numeric_limits<int>::max()));
+            unit.part = static_cast<int>(r.integer(u, up, "part", 0, unit.parts - 1));
+            unit.estimated_bytes = r.count(u, up, "estimated_bytes");
+            // The planner cuts a table into `parts` units numbered 0..parts-1, all stored.
+            if (static_cast<std::size_t>(unit.parts) != units.size()) {
+                r.fail(join(up, "parts"),
+                       fmt::format("{}, but the table has {} units", unit.parts, units.size()));
+            }
+            if (part_seen[static_cast<std::size_t>(unit.part)]) {
+                r.fail(join(up, "part"), fmt::format("part {} appears twice", unit.part));
+            }
+            part_seen[static_cast<std::size_t>(unit.part)] = true;
+            const auto [it, inserted] = unit_at.emplace(unit.id, join(up, "id"));
+            if (!inserted) {
+                r.fail(join(up, "id"), fmt::format("unit {} is also {}", unit.id, it->second));
+            }
+            t.units.push_back(unit);
+        }
+        t.rewritten_columns = r.strings(v, p, "rewritten_columns");
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+// ---- results ----
+
+// Checks `qualified` is exactly "schema"."name" (both quoted) and returns it rebuilt.
+std::string readQualified(const Reader& r, const Json& object, const std::string& path) {
+    const std::string text = r.string(object, path, "qualified");
+    std::string_view rest = text;
+    const std::optional<std::string> schema = takeQuotedIdentifier(rest);
+    const bool dot = schema && !rest.empty() && rest[0] == '.';
+    if (dot) {
+        rest.remove_prefix(1);
+    }
+    const std::optional<std::string> name = dot ? takeQuotedIdentifier(rest) : std::nullopt;
+    if (!name || !rest.empty() || schema->empty() || name->empty() ||
+        text.find('\0') != std::string::npos) {
+        r.fail(join(path, "qualified"), "expected a quoted \"schema\".\"name\"");
+    }
+    return qualifiedName(*schema, *name);
+}
+
+}  // namespace
+
+void appendLargeObjectChunk(std::string& out, const LargeObjectChunk& chunk) {
+    if (chunk.bytes.size() > std::numeric_limits<std::uint32_t>::max()) {
+        throw Error(
+            fmt::format("large object {}: a chunk of {} bytes is over the 4 GiB a record "
+                        "can hold",
+                        chunk.oid, chunk.bytes.size()));
+    }
+    char header[kChunkHeaderSize];
+    archive::storeLE(header, chunk.oid, 4);
+    archive::storeLE(header + 4, chunk.offset, 8);
+    archive::storeLE(header + 12, chunk.bytes.size(), 4);
+    out.append(header, sizeof header);
+    out.append(chunk.bytes);
+}
+
+void forEachLargeObjectChunk(std::string_view payload, std::string_view source,
+                             const std::function<void(const LargeObjectChunk&)>& on_chunk) {
+    std::size_t at = 0;
+    while (at < payload.size()) {
+        const std::size_t left = payload.size() - at;
+        if (left < kChunkHeaderSize) {
+            throw FormatError(
+                fmt::format("archive {}: large-object data: record at byte {} is cut "
+                            "short ({} bytes, a record header is {})",
+                            source, at, left, kChunkHeaderSize));
+        }
+        LargeObjectChunk chunk;
+        chunk.oid = static_cast<std::uint32_t>(archive::loadLE(payload.data() + at, 4));
+        chunk.offset = archive::loadLE(payload.data() + at + 4, 8);
+        const std::uint64_t length = archive::loadLE(payload.data() + at + 12, 4);
+        if (length > left - kChunkHeaderSize) {
+            throw FormatError(
+                fmt::format("archive {}: large-object data: record at byte {} "
+                            "(large object {}, offset {}) holds {} bytes but only {} "
+                            "are left",
+                            source, at, chunk.oid, chunk.offset, length, left - kChunkHeaderSize));
+        }
+        // lo_lseek64 takes a signed 64-bit offset.
+        if (chunk.offset >
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) - length) {
+            throw FormatError(
+                fmt::format("archive {}: large-object data: record at byte {} "
+                            "(large object {}) ends past the largest offset a "
+                            "large object can have ({} + {})",
+                            source, at, chunk.oid, chunk.offset, length));
+        }
+        chunk.bytes = payload.substr(at + kChunkHeaderSize, length);
+        on_chunk(chunk);
+        at += kChunkHeaderSize + length;
+    }
+}
+
+std::string toJson(const Contents& contents) {
+    OrderedJson tables = OrderedJson::array();
+    for (const ArchivedTable& t : contents.tables) {
+        tables.push_back(archivedTableJson(t));
+    }
+    const SourceInfo& s = contents.source;
+    const OrderedJson root = {
+        {"version", contents.version},
+        {"writer", contents.writer},
+        {"source",
+         {{"system_id", s.system_id},
+          {"host", s.host},
+          {"database", s.database},
+          {"server_version", s.server_version},
+          {"snapshot_time", s.snapshot_time}}},
+        {"selection", contents.selection},
+        {"rules_hash", contents.rules_hash},
+        {"compression_level", contents.compression_level},
+        {"jobs", contents.jobs},
+        {"catalog", catalogJson(contents.catalog)},
+        {"tables", std::move(tables)},
+        {"large_object_unit", contents.large_object_unit ? OrderedJson(*contents.large_object_unit)
+                                                         : OrderedJson(nullptr)}};
+    return dumpJson(root, "contents");
+}
+
+std::string toJson(const Results& results) {
+    OrderedJson units = OrderedJson::array();
+    for (const UnitResult& u : results.units) {
+        units.push_back({{"id", u.id},
+                         {"rows", u.digest.rows},
+                         {"sum_a", hex64(u.digest.sum_a)},
+                         {"sum_b", hex64(u.digest.sum_b)},
+                         {"raw_bytes", u.raw_bytes}});
+    }
+    OrderedJson sequences = OrderedJson::array();
+    for (const SequenceValue& s : results.sequences) {
+        sequences.push_back({{"oid", s.oid},
+                             {"qualified", s.qualified},
+                             {"last_value", s.last_value},
+                             {"is_called", s.is_called}});
+    }
+    const OrderedJson root = {{"version", results.version},
+                              {"units", std::move(units)},
+                              {"sequences", std::move(sequences)},
+                              {"large_objects", results.large_objects},
+                              {"large_object_bytes", results.large_object_bytes},
+                              {"finished", results.finished},
+                              {"seconds", results.seconds}};
+    return dumpJson(root, "results");
+}
+
+Contents parseContents(std::string_view json, std::string_view source) {
+    const Reader r(source, "contents");
+    try {
+        const Json root = r.parse(json);
+        Contents c;
+        c.version = manifest_version;
+        c.writer = r.string(root, "", "writer");
+        const Json& s = r.object(root, "", "source");
+        c.source.system_id = r.string(s, "source", "system_id");
+        c.source.host = r.string(s, "source", "host");
+        c.source.database = r.string(s, "source", "database");
+        c.source.server_version = static_cast<int>(
+            r.integer(s, "source", "server_version", 0, std::numeric_limits<int>::max()));
+        c.source.snapshot_time = r.string(s, "source", "snapshot_time");
+        c.selection = r.strings(root, "", "selection");
+        c.rules_hash = r.string(root, "", "rules_hash");
+        c.compression_level = r.integer(root, "", "compression_level");
+        c.jobs = static_cast<int>(r.integer(root, "", "jobs", 1, std::numeric_limits<int>::max()));
+        c.catalog = readCatalog(r, root);
+
+        std::unordered_map<std::uint32_t, std::string> unit_at;
+        c.tables = readArchivedTables(r, root, c.catalog, unit_at);
+        const Json& lo = r.field(root, "", "large_object_unit");
+        if (!lo.is_null()) {
+            const std::uint32_t id = r.asU32(lo, "large_object_unit");
+            const auto it = unit_at.find(id);
+            if (it != unit_at.end()) {
+                r.fail("large_object_unit", fmt::format("unit {} is also {}", id, it->second));
+            }
+            c.large_object_unit = id;
+        }
+        return c;
+    } catch (const nlohmann::json::exception& e) {
+        // Only reached if a check above let a value of the wrong type through.
+        r.fail("", jsonMessage(e));
+    }
+}
+
+Results parseResults(std::string_view json, std::string_view source) {
+    const Reader r(source, "results");
+    try {
+        const Json root = r.parse(json);
+        Results results;
+        results.version = manifest_version;
+
+        const Json& units = r.array(root, "", "units");
+        std::unordered_map<std::uint32_t, std::size_t> unit_at;
+        for (std::size_t i = 0; i < units.size(); ++i) {
+            const std::string p = element("units", i);
+            const Json& u = units[i];
+            r.requireObject(u, p);
+            UnitResult unit;
+            unit.id = r.u32(u, p, "id");
+            unit.digest.rows = r.u64(u, p, "rows");
+            unit.digest.sum_a = r.hexU64(u, p, "sum_a");
+            unit.digest.sum_b = r.hexU64(u, p, "sum_b");
+            unit.raw_bytes = r.u64(u, p, "raw_bytes");
+            const auto [it, inserted] = unit_at.emplace(unit.id, i);
+            if (!inserted) {
+                r.fail(join(p, "id"),
+                       fmt::format("unit {} is also {}", unit.id, element("units", it->second)));
+            }
+            results.units.push_back(unit);
+        }
+
+        const Json& sequences = r.array(root, "", "sequences");
+        std::unordered_map<std::uint32_t, std::size_t> sequence_at;
+        for (std::size_t i = 0; i < sequences.size(); ++i) {
+            const std::string p = element("sequences", i);
+            const Json& s = sequences[i];
+            r.requireObject(s, p);
+            SequenceValue value;
+            value.oid = r.u32(s, p, "oid");
+            value.qualified = readQualified(r, s, p);
+            value.last_value = r.string(s, p, "last_value");
+            std::int64_t parsed = 0;
+            const char* end = value.last_value.data() + value.last_value.size();
+            const auto [ptr, ec] = std::from_chars(value.last_value.data(), end, parsed);
+            if (value.last_value.empty() || ec != std::errc() || ptr != end) {
+                r.fail(join(p, "last_value"), "expected a bigint as decimal text");
+            }
+            value.is_called = r.boolean(s, p, "is_called");
+            const auto [it, inserted] = sequence_at.emplace(value.oid, i);
+            if (!inserted) {
+                r.fail(join(p, "oid"), fmt::format("sequence oid {} is also {}", value.oid,
+                                                   element("sequences", it->second)));
+            }
+            results.sequences.push_back(std::move(value));
+        }
+
+        results.large_objects = r.u64(root, "", "large_objects");
+        results.large_object_bytes = r.u64(root, "", "large_object_bytes");
+        results.finished = r.string(root, "", "finished");
+        results.seconds = r.nonNegative(root, "", "seconds");
+        return results;
+    } catch (const nlohmann::json::exception& e) {
+        r.fail("", jsonMessage(e));
+    }
+}
+
+}  // namespace pgsluice::engine
