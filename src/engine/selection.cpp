@@ -4,6 +4,8 @@
 
 #include <unordered_map>
 
+#include "pgsluice/filter/pattern.hpp"
+
 namespace pgsluice::engine {
 
 namespace {
@@ -60,6 +62,35 @@ SelectionResult applySelection(const pg::Catalog& catalog,
         selection.decide({r.schema, r.name, r.visible});
     }
     result.warnings = selection.checkMatches();
+
+    // pg_dump's selectDumpableNamespace. Under -t it dumps no schema's objects but the named
+    // tables themselves, which a list of schemas cannot say: leave those schemas alone.
+    if (options.include_tables.empty() && options.include_table_and_children.empty()) {
+        auto parse = [](const std::vector<std::string>& texts) {
+            std::vector<filter::Pattern> patterns;
+            for (const auto& text : texts) {
+                patterns.push_back(filter::Pattern::parse(text, filter::PatternKind::schema));
+            }
+            return patterns;
+        };
+        auto any_matches = [](const std::vector<filter::Pattern>& patterns,
+                              const std::string& schema) {
+            for (const auto& p : patterns) {
+                if (p.matchesSchema(schema)) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        std::vector<filter::Pattern> include = parse(options.include_schemas);
+        std::vector<filter::Pattern> exclude = parse(options.exclude_schemas);
+        for (const auto& schema : catalog.schemas) {
+            if ((!include.empty() && !any_matches(include, schema)) ||
+                any_matches(exclude, schema)) {
+                result.excluded_schemas.insert(schema);
+            }
+        }
+    }
 
     // pg_dump gets the user's patterns as they are (same semantics), plus exact names where
     // pg_dump 15 lacks an option (the -and-children ones).

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "pgsluice/engine/sql_pool.hpp"
 
@@ -92,15 +93,15 @@ void requireEmptyTarget(pg::Connection& target) {
 }
 
 std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaTool& tool,
-                                     const std::string& archive,
-                                     const pg::RestoreOptions& options) {
+                                     const std::string& archive, const pg::RestoreOptions& options,
+                                     const std::string& list_file) {
     // pg_restore --clean prints one statement per line; it runs them ignoring errors, because
     // some drops only work after a later one (a partition's inherited constraint goes away with
     // its parent's). Do the same, but visibly: each statement in a savepoint, the failures
     // retried once after all others, and whatever still fails reported.
     std::vector<std::string> statements;
     std::string current;
-    std::istringstream lines(tool.cleanScript(archive, options));
+    std::istringstream lines(tool.cleanScript(archive, options, list_file));
     std::string line;
     while (std::getline(lines, line)) {
         if (line.empty() || line.rfind("--", 0) == 0) {
@@ -142,8 +143,79 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
     return warnings;
 }
 
+std::set<int> leftOutEntries(const std::vector<pg::TocEntry>& toc,
+                             const SelectionResult& selection) {
+    constexpr uint32_t kPgClass = 1259;
+    const std::set<std::string>& schemas = selection.excluded_schemas;
+    std::set<int> out;
+    std::vector<const pg::TocEntry*> queue;
+    for (const auto& e : toc) {
+        // pg_dump 15 lists no SCHEMA entry for a default public schema and so no dependency on
+        // it: the namespace column finds that schema's objects.
+        if ((e.catalog_oid == kPgClass && selection.skip.count(e.oid)) ||
+            (e.desc == "SCHEMA" && schemas.count(e.tag)) || schemas.count(e.schema)) {
+            if (out.insert(e.dump_id).second) {
+                queue.push_back(&e);
+            }
+        }
+    }
+    std::unordered_map<int, std::vector<const pg::TocEntry*>> dependents;
+    std::unordered_map<int, const pg::TocEntry*> by_id;
+    for (const auto& e : toc) {
+        by_id.emplace(e.dump_id, &e);
+        for (int d : e.dependencies) {
+            dependents[d].push_back(&e);
+        }
+    }
+    // A kept table's CREATE TABLE stands alone in pg_dump 15 (partitions are attached by a
+    // TABLE ATTACH entry of their own): its dependency on a parent only orders the entries.
+    auto kept_table = [&](const pg::TocEntry& e) {
+        return e.catalog_oid == kPgClass && (e.desc == "TABLE" || e.desc == "FOREIGN TABLE") &&
+               !selection.skip.count(e.oid);
+    };
+    auto leave_out = [&](const pg::TocEntry& e) {
+        if (!kept_table(e) && out.insert(e.dump_id).second) {
+            queue.push_back(&e);
+        }
+    };
+    while (!queue.empty()) {
+        const pg::TocEntry* e = queue.back();
+        queue.pop_back();
+        if (auto it = dependents.find(e->dump_id); it != dependents.end()) {
+            for (const pg::TocEntry* d : it->second) {
+                leave_out(*d);
+            }
+        }
+        // The owned sequence of a table that is left out goes too. pg_dump 15 makes the
+        // SEQUENCE depend on its table, so this only matters if OWNED BY alone says it.
+        if (e->desc == "SEQUENCE OWNED BY") {
+            for (int d : e->dependencies) {
+                if (auto it = by_id.find(d); it != by_id.end() && it->second->desc == "SEQUENCE") {
+                    leave_out(*it->second);
+                }
+            }
+        }
+    }
+    return out;
+}
+
+std::string writeRestoreList(const std::vector<pg::TocEntry>& toc, const std::set<int>& leave_out,
+                             const std::string& dir, const std::string& name) {
+    std::string path = dir + "/" + name;
+    std::ofstream out(path);
+    for (const auto& e : toc) {
+        out << (leave_out.count(e.dump_id) ? ";" : "") << e.line << "\n";
+    }
+    out.close();
+    if (!out) {
+        throw Error(fmt::format("cannot write {}", path));
+    }
+    return path;
+}
+
 std::string writePostDataList(const std::vector<pg::TocEntry>& toc, const pg::Catalog& catalog,
-                              const std::set<uint32_t>& drop_constraints, const std::string& dir) {
+                              const std::set<uint32_t>& drop_constraints,
+                              const std::set<int>& leave_out, const std::string& dir) {
     constexpr uint32_t kPgClass = 1259;
     constexpr uint32_t kPgConstraint = 2606;
     std::set<uint32_t> indexes;
@@ -156,17 +228,14 @@ std::string writePostDataList(const std::vector<pg::TocEntry>& toc, const pg::Ca
             }
         }
     }
-    std::string path = dir + "/post-data.list";
-    std::ofstream out(path);
+    std::set<int> commented = leave_out;
     for (const auto& e : toc) {
-        bool built = (e.catalog_oid == kPgClass && indexes.count(e.oid)) ||
-                     (e.catalog_oid == kPgConstraint && constraints.count(e.oid));
-        out << (built ? ";" : "") << e.line << "\n";
+        if ((e.catalog_oid == kPgClass && indexes.count(e.oid)) ||
+            (e.catalog_oid == kPgConstraint && constraints.count(e.oid))) {
+            commented.insert(e.dump_id);
+        }
     }
-    if (!out) {
-        throw Error(fmt::format("cannot write {}", path));
-    }
-    return path;
+    return writeRestoreList(toc, commented, dir, "post-data.list");
 }
 
 void attachIndexes(pg::Connection& target, const Plan& plan) {

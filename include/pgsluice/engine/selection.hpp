@@ -26,6 +26,10 @@ struct SelectionResult {
     std::vector<std::string> warnings;      // patterns that matched nothing
     std::vector<DanglingForeignKey> dangling;
     bool include_everything = true;  // no -t/-n: large objects and non-schema objects come too
+    // Schemas of the catalogue whose objects pg_dump would not dump: with -n those no -n
+    // pattern matches, and those a -N pattern matches. Empty when -t names the tables (then
+    // only the tables in `skip` are left out, not the other objects pg_dump -t would omit).
+    std::set<std::string> excluded_schemas;
 };
 
 // Applies pg_dump's selection rules to every relation of `catalog`. Throws UsageError for

@@ -7,6 +7,7 @@
 
 #include "pgsluice/engine/abort.hpp"
 #include "pgsluice/engine/planner.hpp"
+#include "pgsluice/engine/selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
 #include "pgsluice/sanitize/rules.hpp"
@@ -40,15 +41,31 @@ pg::Connection openTargetSession(const std::string& conninfo, const std::string&
 void requireEmptyTarget(pg::Connection& target);
 
 // Drops the objects of `archive` from the target as `pg_restore --clean --if-exists` would,
-// in one transaction. Returns a warning for each drop that failed even when retried.
+// in one transaction; with `list_file`, only the objects that pg_restore list keeps. Returns a
+// warning for each drop that failed even when retried.
 std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaTool& tool,
-                                     const std::string& archive, const pg::RestoreOptions& options);
+                                     const std::string& archive, const pg::RestoreOptions& options,
+                                     const std::string& list_file = "");
+
+// The dump ids of the archive's entries to leave out so that restoring it loads only
+// `selection`: the relations in selection.skip, the SCHEMA entries of excluded_schemas and the
+// entries in those schemas, and every entry that depends on one of them, transitively. The TABLE
+// entry of a relation the selection keeps is never left out for a dependency: a partition
+// whose parent is left out is restored as a plain table (its TABLE ATTACH is left out).
+std::set<int> leftOutEntries(const std::vector<pg::TocEntry>& toc,
+                             const SelectionResult& selection);
+
+// Writes every entry of `toc` to `dir/name` as a pg_restore --use-list file, those in
+// `leave_out` commented out; returns the file's path.
+std::string writeRestoreList(const std::vector<pg::TocEntry>& toc, const std::set<int>& leave_out,
+                             const std::string& dir, const std::string& name);
 
 // Writes the pg_restore list of the archive with the indexes and constraints the run builds
-// itself (IndexDef of the catalog) and the constraints in `drop_constraints` commented out;
-// returns the list file's path.
+// itself (IndexDef of the catalog), the constraints in `drop_constraints` and the entries in
+// `leave_out` commented out; returns the list file's path.
 std::string writePostDataList(const std::vector<pg::TocEntry>& toc, const pg::Catalog& catalog,
-                              const std::set<uint32_t>& drop_constraints, const std::string& dir);
+                              const std::set<uint32_t>& drop_constraints,
+                              const std::set<int>& leave_out, const std::string& dir);
 
 // True when the archive's table of contents holds an entry `desc` for `oid`.
 bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_t oid);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,14 +22,25 @@ struct ProcessResult {
 ProcessResult runProcess(const std::vector<std::string>& argv,
                          const std::vector<std::pair<std::string, std::string>>& env);
 
-// One line of `pg_restore -l`.
+// One entry of `pg_restore --list --verbose`:
+//   `dumpId; tableoid oid DESC NAMESPACE TAG OWNER`, then `;\tdepends on: 12 34` when it has
+// dependencies. The columns are separated by single spaces that the names themselves may hold,
+// so SCHEMA and TAG are only exact when the namespace and the owner have no space in them.
 struct TocEntry {
     int dump_id = 0;
     uint32_t catalog_oid = 0;  // 1259 pg_class, 2606 pg_constraint...
     uint32_t oid = 0;
-    std::string desc;  // INDEX, CONSTRAINT, FK CONSTRAINT, TRIGGER...
-    std::string line;  // the whole line, for -L lists
+    std::string desc;    // INDEX, CONSTRAINT, FK CONSTRAINT, SEQUENCE OWNED BY, TABLE ATTACH...
+    std::string schema;  // the namespace column, empty for "-"
+    std::string tag;     // the name column: "orders", "orders orders_pkey", "f(integer, text)"
+    std::vector<int> dependencies;  // dump ids of the entries this one depends on
+    std::string line;               // the entry line as listed, for -L lists
 };
+
+// Parses the output of `pg_restore --list --verbose` (or plain --list: no dependencies). Skips
+// comment lines other than "depends on"; throws FormatError naming the line for anything else
+// that is not an entry.
+std::vector<TocEntry> parseTocList(std::string_view text);
 
 // Options shared by the pg_restore steps.
 struct RestoreOptions {
@@ -59,7 +71,9 @@ class SchemaTool {
 
     // The DROP ... IF EXISTS statements `pg_restore --clean --if-exists` would run for this
     // archive, in its order, as one SQL script.
-    std::string cleanScript(const std::string& path, const RestoreOptions& options) const;
+    // With `list_file`, only for the entries that list keeps.
+    std::string cleanScript(const std::string& path, const RestoreOptions& options,
+                            const std::string& list_file = "") const;
 
   private:
     void check(const ProcessResult& result, const std::string& what) const;
