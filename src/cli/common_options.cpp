@@ -1,4 +1,5 @@
 #include "pgsluice/cli/commands.hpp"
+#include "pgsluice/error.hpp"
 #include "pgsluice/filter/filter_file.hpp"
 
 namespace pgsluice::cli {
@@ -65,6 +66,81 @@ void addSelectionOptions(CLI::App* cmd, SelectionArgs& args) {
     cmd->add_flag("--drop-dangling-foreign-keys", args.drop_dangling_foreign_keys,
                   "Copy without the foreign keys that point at rows left out (else exit 2)")
         ->group(group);
+}
+
+}  // namespace pgsluice::cli
+
+namespace pgsluice::cli {
+
+void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args) {
+    addConnectionOptions(cmd, nullptr, &options.target);
+    cmd->add_option("-j,--jobs", options.jobs, "Parallel data connections")->capture_default_str();
+    args.index_jobs = cmd->add_option("--index-jobs", options.index_jobs,
+                                      "Parallel index builds (default: --jobs)");
+    cmd->add_flag("--clean", options.clean,
+                  "Drop and recreate the loaded objects on the target (as pg_restore --clean "
+                  "--if-exists)");
+    cmd->add_flag("--no-owner", options.no_owner, "Do not set object owners on the target");
+    cmd->add_flag("--no-privileges", options.no_privileges,
+                  "Do not load privileges (GRANT/REVOKE)");
+    cmd->add_flag("--skip-analyze", options.skip_analyze, "Do not ANALYZE the target at the end");
+    cmd->add_option("--progress", args.progress, "auto|plain|json|none")->capture_default_str();
+    cmd->add_option("--report", options.report_file, "Write a JSON summary to FILE");
+    cmd->add_option("--protect", options.protect,
+                    "Refuse a target whose host or database matches PATTERN (repeatable; default "
+                    "PGSLUICE_PROTECT or *prod*; '' clears)")
+        ->allow_extra_args(false);
+    cmd->add_flag("--yes", options.yes, "Do not ask before overwriting a non-empty target");
+    cmd->add_flag("--swap", options.swap,
+                  "Load into a new database, then rename it into the target's name (the old one "
+                  "is untouched unless everything succeeded)");
+    cmd->add_flag("--keep-old", options.keep_old, "--swap: keep the replaced database");
+    cmd->add_flag("--terminate-connections", options.terminate_connections,
+                  "--swap: end other sessions on the target database before renaming it");
+    cmd->add_option("--swap-wait", options.swap_wait_seconds,
+                    "--swap: seconds to wait for other sessions to leave")
+        ->capture_default_str();
+    cmd->add_option("--rules", options.rules_file,
+                    "Rewrite columns in flight by this YAML rules file (see docs/rules.md)");
+    cmd->add_flag("-v,--verbose", options.verbose, "Say more");
+    cmd->add_flag("-q,--quiet", options.quiet, "Say only errors and warnings");
+    addSelectionOptions(cmd, args.selection);
+}
+
+void LoadArgs::finish(engine::LoadOptions& options) const {
+    if (index_jobs->count() == 0) {
+        options.index_jobs = options.jobs;
+    }
+    if (options.swap && options.clean) {
+        throw UsageError(
+            "--swap and --clean exclude each other: --swap never touches the "
+            "target database until the new copy is complete");
+    }
+    options.progress = engine::parseProgressMode(progress);
+    options.selection = selection.resolve();
+    options.drop_dangling_foreign_keys = selection.drop_dangling_foreign_keys;
+}
+
+std::vector<std::string> describeSelection(const filter::SelectionOptions& s) {
+    std::vector<std::string> out;
+    auto add = [&](const char* option, const std::vector<std::string>& patterns) {
+        for (const auto& p : patterns) {
+            out.emplace_back(option);
+            out.push_back(p);
+        }
+    };
+    add("--table", s.include_tables);
+    add("--table-and-children", s.include_table_and_children);
+    add("--exclude-table", s.exclude_tables);
+    add("--exclude-table-and-children", s.exclude_table_and_children);
+    add("--schema", s.include_schemas);
+    add("--exclude-schema", s.exclude_schemas);
+    add("--exclude-table-data", s.exclude_table_data);
+    add("--exclude-table-data-and-children", s.exclude_table_data_and_children);
+    if (s.strict_names) {
+        out.emplace_back("--strict-names");
+    }
+    return out;
 }
 
 }  // namespace pgsluice::cli

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
     pgsluice::cli::addCopyCommand(app, action);
     pgsluice::cli::addPlanCommand(app, action);
     pgsluice::cli::addVerifyCommand(app, action);
+    pgsluice::cli::addDumpCommand(app, action);
+    pgsluice::cli::addRestoreCommand(app, action);
+    pgsluice::cli::addInspectCommand(app, action);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -133,7 +133,7 @@ bool Progress::unitDone(size_t table, long long rows) {
                   {"bytes", t.bytes.load()},
                   {"seconds", secs}});
     } else {
-        info(fmt::format("copied {}: {} rows, {} in {:.1f}s", t.name, t.rows.load(),
+        info(fmt::format("{} {}: {} rows, {} in {:.1f}s", verb_, t.name, t.rows.load(),
                          formatBytes(static_cast<double>(t.bytes.load())), secs));
     }
     return true;
@@ -172,8 +172,8 @@ void Progress::emitJson(const nlohmann::json& event) const {
     nlohmann::json e = event;
     e["elapsed"] = static_cast<double>(nowNs()) / 1e9;
     std::string line = e.dump() + "\n";
-    std::fputs(line.c_str(), stdout);
-    std::fflush(stdout);
+    std::fputs(line.c_str(), out_);
+    std::fflush(out_);
 }
 
 void Progress::loop() {
@@ -322,8 +322,8 @@ void Progress::printSummary() const {
     out += fmt::format("{:<12}  {:>7.1f}  ({} rows, {})\n", "total",
                        r["total"]["seconds"].get<double>(), r["total"]["rows"].get<long long>(),
                        formatBytes(r["total"]["bytes"].get<double>()));
-    std::fputs(out.c_str(), stdout);
-    std::fflush(stdout);
+    std::fputs(out.c_str(), out_);
+    std::fflush(out_);
 }
 
 }  // namespace pgsluice::engine

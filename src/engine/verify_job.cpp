@@ -42,11 +42,10 @@ std::map<std::string, std::pair<const pg::Table*, bool>> selectedTables(
     return out;
 }
 
-// Digests one table on one side, reading the columns of `columns_from` in its order.
-// With `rules`, the rows are rewritten as a sanitised copy writes them before being hashed.
+}  // namespace
+
 RowDigest digestTable(pg::Connection& conn, const pg::Table& table, const pg::Table& columns_from,
-                      bool binary, AbortSignal& abort,
-                      const sanitize::TableSanitizer* rules = nullptr) {
+                      bool binary, AbortSignal& abort, const sanitize::TableSanitizer* rules) {
     conn.beginCopyOut(fmt::format("COPY {} {} TO STDOUT (FORMAT {})", table.qualified,
                                   columns_from.columnList(), binary ? "binary" : "text"));
     StreamDigest digest(binary);
@@ -75,6 +74,8 @@ RowDigest digestTable(pg::Connection& conn, const pg::Table& table, const pg::Ta
     digest.finish();
     return digest.digest();
 }
+
+namespace {
 
 bool sameColumns(const pg::Table& a, const pg::Table& b) {
     if (a.columns.size() != b.columns.size()) {

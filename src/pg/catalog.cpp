@@ -68,6 +68,15 @@ const Table* Catalog::find(uint32_t oid) const {
     return nullptr;
 }
 
+bool Catalog::hasForeignKey(uint32_t oid) const {
+    for (const auto& fk : foreign_keys) {
+        if (fk.oid == oid) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Built-in types whose binary form cannot travel: the reg* types send the raw OID of the object
 // they name (which differs between servers), and an empty tsquery is sent but refused on
 // receive ("operand not found"). Their text forms work.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pgsluice/engine/load_job.hpp"
 #include "pgsluice/filter/selection.hpp"
 
 namespace pgsluice::cli {
@@ -22,6 +23,15 @@ void addVerifyCommand(CLI::App& app, Action& action);
 
 // Registers `pgsluice plan` on `app`.
 void addPlanCommand(CLI::App& app, Action& action);
+
+// Registers `pgsluice dump` on `app`.
+void addDumpCommand(CLI::App& app, Action& action);
+
+// Registers `pgsluice restore` on `app`.
+void addRestoreCommand(CLI::App& app, Action& action);
+
+// Registers `pgsluice inspect` on `app`.
+void addInspectCommand(CLI::App& app, Action& action);
 
 // The pg_dump-style selection options of a command, filled by CLI11 while parsing.
 struct SelectionArgs {
@@ -40,5 +50,23 @@ void addConnectionOptions(CLI::App* cmd, std::string* source, std::string* targe
 // Adds -t, -T, -n, -N, --exclude-table-data, the -and-children variants, --filter,
 // --strict-names and --drop-dangling-foreign-keys to `cmd`.
 void addSelectionOptions(CLI::App* cmd, SelectionArgs& args);
+
+// The options of every command that writes a database (copy, restore), filled while parsing;
+// finish() completes `options` in the subcommand's callback.
+struct LoadArgs {
+    std::string progress = "auto";
+    SelectionArgs selection;
+    CLI::Option* index_jobs = nullptr;
+
+    // Resolves --progress, --filter files and the --index-jobs default; checks combinations.
+    void finish(engine::LoadOptions& options) const;
+};
+
+// Adds --target and the load options (-j, --index-jobs, --clean, --no-owner, --swap, --rules,
+// --verify, the selection...) to `cmd`.
+void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args);
+
+// The selection as command-line options ("-t", "public.users", ...), for an archive's manifest.
+std::vector<std::string> describeSelection(const filter::SelectionOptions& selection);
 
 }  // namespace pgsluice::cli

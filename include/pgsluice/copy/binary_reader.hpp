@@ -39,6 +39,10 @@ inline std::string_view asText(ByteSpan bytes) noexcept {
 
 // The 11-byte signature every COPY binary stream starts with.
 inline constexpr std::string_view copy_signature{"PGCOPY\n\377\r\n\0", 11};
+// A whole header without flags or extension (what PostgreSQL writes), and the trailer: what an
+// archive's data frames leave out and a restore puts back around them.
+inline constexpr std::string_view copy_plain_header{"PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19};
+inline constexpr std::string_view copy_trailer{"\xff\xff", 2};
 // Signature, flags and extension length: the header when it has no extension.
 inline constexpr std::size_t min_header_length = 19;
 // Flag bit 16: the stream carries OIDs. pgsluice never asks for them, so a stream with them is

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -32,6 +34,11 @@ class Progress {
     void start(const Plan& plan);
     // Stops the live display (idempotent).
     void stop();
+    // Sends what normally goes to standard output (JSON events, the summary) to standard error
+    // instead: `dump -f -` writes the archive to standard output.
+    void keepStdoutClean() { out_ = stderr; }
+    // The past participle for a finished table: "copied" (default), "dumped", "loaded".
+    void setVerb(std::string verb) { verb_ = std::move(verb); }
 
     // Marks the start of a phase (schema, data, indexes, constraints, analyze).
     void phase(const std::string& name);
@@ -86,6 +93,8 @@ class Progress {
     void loop();
     void printLive(bool indexing);
     void emitJson(const nlohmann::json& event) const;
+    std::FILE* out_ = stdout;  // JSON events and the summary
+    std::string verb_ = "copied";
 
     ProgressMode mode_;
     bool verbose_;

@@ -31,6 +31,13 @@ struct TableVerdict {
     bool same() const { return verdict == "same"; }
 };
 
+// Digests one table (COPY ... TO STDOUT), reading the columns of `columns_from` in its order,
+// as COPY `binary` or text. With `rules`, the rows are rewritten as a sanitised copy writes them
+// before being hashed.
+RowDigest digestTable(pg::Connection& conn, const pg::Table& table, const pg::Table& columns_from,
+                      bool binary, AbortSignal& abort,
+                      const sanitize::TableSanitizer* rules = nullptr);
+
 // Compares the tables `selection` keeps, each side read in its own snapshot, on `jobs`
 // connection pairs. Differences are results, not errors.
 // With `sanitizing`, the source side hashes the rewritten rows, so a sanitised copy verifies.

@@ -99,6 +99,8 @@ struct Catalog {
 
     // The table with this oid, or nullptr.
     const Table* find(uint32_t oid) const;
+    // True when `foreign_keys` holds the constraint with this oid.
+    bool hasForeignKey(uint32_t oid) const;
 };
 
 // Reads tables, columns, indexes, sequences and large objects from the source.
