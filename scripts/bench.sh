@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# scripts/bench.sh — pgsluice copy against pgcopydb and pg_dump | pg_restore, same data, same -j.
+# scripts/bench.sh — pgsluice copy against pgcopydb and pg_dump | pg_restore, and pgsluice
+# dump / restore against pg_dump / pg_restore; same data, same -j.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib/cluster.sh
 . "$ROOT/scripts/lib/cluster.sh"
 
-ALL_TOOLS=(pgsluice pgsluice-rules pgcopydb pgdump pgdump-dir)
+COPY_TOOLS=(pgsluice pgsluice-rules pgcopydb pgdump pgdump-dir)
+ARCHIVE_TOOLS=(pgsluice-dump pgdump-fc pgsluice-restore pgsluice-restore-pipe pgrestore-dir)
+ALL_TOOLS=("${COPY_TOOLS[@]}" "${ARCHIVE_TOOLS[@]}")
+
+# Targets of issue #4 (pgsluice / pg_dump or pg_restore; at most this).
+TARGET_DUMP_TIME=0.2       # pgsluice-dump vs pgdump-fc, median time
+TARGET_DUMP_SIZE=0.85      # pgsluice archive bytes vs pg_dump -Fc file bytes
+TARGET_RESTORE_TIME=0.7    # pgsluice-restore (and -pipe) vs pgrestore-dir, median time
 PGSLUICE_EXTRA=()
 
 usage() {
@@ -25,32 +33,53 @@ tools interleaved run by run:
   pgdump      pg_dump -Fc S | pg_restore --no-owner -d T        (one job, streamed)
   pgdump-dir  pg_dump -Fd -j N -f DIR S; pg_restore -j N --no-owner -d T DIR
 
-The tools do not do quite the same work: pgcopydb also VACUUM ANALYZEs every table
-on the target, pgsluice ANALYZEs it (unless told --skip-analyze through
---pgsluice-args), pg_restore does neither.
+The archive tools time one half of a dump and restore each (issue #4):
 
-Every copy is checked (row count of every table, number of indexes and constraints
-equal to the source); a failed or wrong copy is reported loudly and makes the
-script exit 1. Prints the median wall time per tool, every run, the ratio to
-pgcopydb and to pg_dump|pg_restore, and peak memory, and writes it all as JSON.
+  pgsluice-dump          build/pgsluice dump --source S -f WORKDIR/FILE -j N --progress none
+  pgdump-fc              pg_dump -Fc -f WORKDIR/FILE S          (default compression)
+  pgsluice-restore       build/pgsluice restore --target T -f ARCHIVE -j N --progress none
+  pgsluice-restore-pipe  cat ARCHIVE | build/pgsluice restore --target T -f - -j N ...
+  pgrestore-dir          pg_restore -j N --no-owner -d T DIRARCHIVE
+
+The restore tools read archives written once, untimed, before the first run (a
+pgsluice dump -j N and a pg_dump -Fd -j N of the source); every restore goes into a
+freshly created empty database, and only the restore is timed. The summary gives
+the ratios issue #4 sets targets for: dump time pgsluice-dump / pgdump-fc (<= $TARGET_DUMP_TIME),
+archive size pgsluice / pg_dump -Fc bytes (<= $TARGET_DUMP_SIZE), restore time
+pgsluice-restore(-pipe) / pgrestore-dir (<= $TARGET_RESTORE_TIME).
+
+The tools do not do quite the same work: pgcopydb also VACUUM ANALYZEs every table
+on the target, pgsluice copy and restore ANALYZE it (copy not if told --skip-analyze
+through --pgsluice-args), pg_restore does neither.
+
+Every copy and restore is checked (row count of every table, number of indexes and
+constraints equal to the source), every dump archive too (pgsluice inspect,
+pg_restore -l); a failed or wrong one is reported loudly and makes the script exit
+1. Prints the median wall time per tool, every run, the ratio to pgcopydb and to
+pg_dump|pg_restore (copy tools), the archive ratios (archive tools), and peak
+memory, and writes it all as JSON.
 
 Options:
   --size-gb N        approximate source database size in GiB (default 2; fractions
                      such as 0.05 for a quick smoke test)
   -j, --jobs N       parallel jobs given to every tool (default 2)
   --runs N           runs per tool (default 3); the median is reported
-  --only LIST        only these tools (comma separated): ${ALL_TOOLS[*]}
-                     ("pgdump" runs the streamed pipe, "pgdump-dir" the -Fd -j variant)
+  --only LIST        only these tools (comma separated; default all of them):
+                       copy:    ${COPY_TOOLS[*]}
+                       archive: ${ARCHIVE_TOOLS[*]}
+                     ("pgdump" runs the streamed pipe, "pgdump-dir" the -Fd -j variant;
+                     "copy" and "archive" stand for their whole group)
   --out FILE         JSON results (default: out/bench.json in the repository)
   --pgsluice-args S  extra arguments appended to the pgsluice copy command
                      (split on spaces), e.g. "--skip-analyze"
-  --keep             leave both servers running at the end (prints how to stop them)
+  --keep             leave both servers running and the work directory with the
+                     archives in place at the end (prints how to stop / remove them)
   -h, --help         show this help
 
 Memory: "peak RSS" is the sampled peak of the summed RSS of the tool's whole process
 tree (every 0.2 s; shared pages of forked workers count once per process). "max RSS"
-is GNU time's figure: the largest single process (pipe: both sides added up). The
-servers' memory is not included in either.
+is GNU time's figure: the largest single process (pgdump's pipe: both sides added up;
+cat | pgsluice restore: pgsluice alone). The servers' memory is not included in either.
 
 Environment: PGSLUICE_BIN (default build/pgsluice), PG_BINDIR, PGSLUICE_TMPDIR.
 EOF
@@ -173,11 +202,64 @@ run_pgdump_dir() {
   timed restore pg_restore -j "$JOBS" --no-owner -d "$TGT" "$RUN_DIR/dump"
 }
 
+# The archive tools. A dump writes into its run directory ($RUN_DIR/ARCHIVE_NAME); a
+# restore reads the archives prepare_archives wrote once ($PGSLUICE_ARCHIVE,
+# $PGDUMP_DIR_ARCHIVE).
+
+run_pgsluice_dump() {
+  timed main "$PGSLUICE" dump --source "$SRC" -f "$RUN_DIR/$(archive_name pgsluice-dump)" \
+    -j "$JOBS" --progress none
+}
+
+run_pgdump_fc() {
+  timed main pg_dump -Fc -f "$RUN_DIR/$(archive_name pgdump-fc)" "$SRC"
+}
+
+run_pgsluice_restore() {
+  timed main "$PGSLUICE" restore --target "$TGT" -f "$PGSLUICE_ARCHIVE" -j "$JOBS" --progress none
+}
+
+# The same from a pipe: the reader can only go forward.
+run_pgsluice_restore_pipe() {
+  # shellcheck disable=SC2002   # the cat is the point: standard input is not a file
+  cat "$PGSLUICE_ARCHIVE" |
+    timed main "$PGSLUICE" restore --target "$TGT" -f - -j "$JOBS" --progress none
+}
+
+run_pgrestore_dir() {
+  timed main pg_restore -j "$JOBS" --no-owner -d "$TGT" "$PGDUMP_DIR_ARCHIVE"
+}
+
+# tool_kind TOOL — copy (source -> target), dump (source -> archive) or restore
+# (archive -> target).
+tool_kind() {
+  case $1 in
+    pgsluice-dump|pgdump-fc) echo dump ;;
+    pgsluice-restore|pgsluice-restore-pipe|pgrestore-dir) echo restore ;;
+    *) echo copy ;;
+  esac
+}
+
+# archive_name DUMPTOOL — the file a dump tool writes in its run directory.
+archive_name() {
+  case $1 in
+    pgsluice-dump) echo bench.pgs ;;
+    pgdump-fc) echo bench.dump ;;
+  esac
+}
+
+# path_bytes PATH — bytes of a file, or of all the files under a directory.
+path_bytes() {
+  find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
 tool_version() {
   case $1 in
-    pgsluice|pgsluice-rules) "$PGSLUICE" --version 2>/dev/null | head -n 1 || echo unknown ;;
+    pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe)
+      "$PGSLUICE" --version 2>/dev/null | head -n 1 || echo unknown ;;
     pgcopydb) pgcopydb --version 2>/dev/null | grep -m1 -o 'version .*' || echo unknown ;;
-    pgdump|pgdump-dir) pg_dump --version ;;
+    pgdump|pgdump-dir|pgdump-fc) pg_dump --version ;;
+    pgrestore-dir) pg_restore --version ;;
   esac
 }
 
@@ -188,6 +270,11 @@ tool_label() {
     pgcopydb) echo "pgcopydb clone" ;;
     pgdump) echo "pg_dump -Fc | pg_restore" ;;
     pgdump-dir) echo "pg_dump -Fd -j | pg_restore -j" ;;
+    pgsluice-dump) echo "pgsluice dump" ;;
+    pgdump-fc) echo "pg_dump -Fc" ;;
+    pgsluice-restore) echo "pgsluice restore" ;;
+    pgsluice-restore-pipe) echo "cat | pgsluice restore -f -" ;;
+    pgrestore-dir) echo "pg_restore -j (of pg_dump -Fd)" ;;
   esac
 }
 
@@ -221,6 +308,81 @@ check_copy() {
   return "$ok"
 }
 
+# check_archive TOOL FILE — does the archive a dump tool wrote read back as complete?
+# Prints the problem and returns 1 if not.
+check_archive() {
+  local tool=$1 file=$2 rc=0
+  if [[ ! -s "$file" ]]; then
+    echo "no archive was written ($file is missing or empty)"
+    return 1
+  fi
+  case $tool in
+    pgsluice-dump) "$PGSLUICE" inspect "$file" >/dev/null 2>"$RUN_DIR/check.log" || rc=$? ;;
+    pgdump-fc) pg_restore -l "$file" >/dev/null 2>"$RUN_DIR/check.log" || rc=$? ;;
+  esac
+  if ((rc != 0)); then
+    echo "the archive does not read back (exit status $rc):"
+    tail -n 10 "$RUN_DIR/check.log"
+    return 1
+  fi
+}
+
+# ------------------------------------------------------------------ archives for the restores
+
+PGSLUICE_ARCHIVE="" PGSLUICE_ARCHIVE_BYTES=""
+PGDUMP_DIR_ARCHIVE="" PGDUMP_DIR_ARCHIVE_BYTES=""
+PREP_FAILED=""     # restore tools whose archive could not be written
+
+# prep_failed WHAT LOGFILE TOOL... — report a failed archive; TOOLs will not run.
+prep_failed() {
+  local what=$1 log_file=$2 kept
+  shift 2
+  printf '\n!!! %s FAILED: the restore benchmarks %s cannot run; last lines of its output:\n' \
+    "$what" "$*" >&2
+  tail -n 25 "$log_file" | sed 's/^/    /' >&2
+  kept="$FAILED_LOG_DIR/bench-$1-archive.failed.log"
+  cp "$log_file" "$kept" 2>/dev/null && printf '    full output kept in %s\n' "$kept" >&2
+  PREP_FAILED+=" $* "
+}
+
+# prepare_archives TOOL... — write, once and untimed, the archives the selected restore
+# tools read: a pgsluice dump and a pg_dump -Fd, both -j $JOBS, into $WORK/archives.
+prepare_archives() {
+  local need_pgs=0 need_dir=0 t log_file
+  for t; do
+    case $t in
+      pgsluice-restore|pgsluice-restore-pipe) need_pgs=1 ;;
+      pgrestore-dir) need_dir=1 ;;
+    esac
+  done
+  ((need_pgs || need_dir)) || return 0
+  mkdir -p "$WORK/archives"
+  recreate_target
+  if ((need_pgs)); then
+    PGSLUICE_ARCHIVE=$WORK/archives/restore-input.pgs
+    log_file=$WORK/archives/restore-input.pgs.log
+    log "writing the archive the pgsluice restores read (not timed): pgsluice dump -j $JOBS"
+    if "$PGSLUICE" dump --source "$SRC" -f "$PGSLUICE_ARCHIVE" -j "$JOBS" --progress none \
+      >"$log_file" 2>&1; then
+      PGSLUICE_ARCHIVE_BYTES=$(path_bytes "$PGSLUICE_ARCHIVE")
+      log "    $(human_bytes "$PGSLUICE_ARCHIVE_BYTES")"
+    else
+      prep_failed "pgsluice dump" "$log_file" pgsluice-restore pgsluice-restore-pipe
+    fi
+  fi
+  if ((need_dir)); then
+    PGDUMP_DIR_ARCHIVE=$WORK/archives/restore-input.dir
+    log_file=$WORK/archives/restore-input.dir.log
+    log "writing the archive pg_restore reads (not timed): pg_dump -Fd -j $JOBS"
+    if pg_dump -Fd -j "$JOBS" -f "$PGDUMP_DIR_ARCHIVE" "$SRC" >"$log_file" 2>&1; then
+      PGDUMP_DIR_ARCHIVE_BYTES=$(path_bytes "$PGDUMP_DIR_ARCHIVE")
+      log "    $(human_bytes "$PGDUMP_DIR_ARCHIVE_BYTES")"
+    else
+      prep_failed "pg_dump -Fd" "$log_file" pgrestore-dir
+    fi
+  fi
+}
+
 # ------------------------------------------------------------------ one run
 
 recreate_target() {
@@ -231,9 +393,13 @@ recreate_target() {
   psql_q "$SRC" "CHECKPOINT" >/dev/null
 }
 
-# bench_run TOOL RUN — one timed copy; sets RUN_SECONDS, RUN_TREE_KB, RUN_MAX_KB, RUN_OK.
+# bench_run TOOL RUN — one timed copy, dump or restore; sets RUN_SECONDS, RUN_TREE_KB,
+# RUN_MAX_KB, RUN_OK and, for a dump, RUN_ARCHIVE_BYTES. Every run starts from a fresh
+# empty target database (for a dump too: that also stops what the last run left going
+# there, such as autovacuum).
 bench_run() {
-  local tool=$1 run=$2
+  local tool=$1 run=$2 kind
+  kind=$(tool_kind "$tool")
   RUN_DIR="$WORK/$tool-$run"
   mkdir -p "$RUN_DIR"
   recreate_target
@@ -271,6 +437,16 @@ bench_run() {
     printf '\n!!! %s run %d FAILED (exit status %d) after %ss; last lines of its output:\n' \
       "$tool" "$run" "$rc" "$RUN_SECONDS" >&2
     tail -n 25 "$log_file" | sed 's/^/    /' >&2
+  elif [[ $kind == dump ]]; then
+    local problems archive
+    archive="$RUN_DIR/$(archive_name "$tool")"
+    RUN_ARCHIVE_BYTES=$(path_bytes "$archive")
+    if ! problems=$(check_archive "$tool" "$archive" 2>&1); then
+      RUN_OK=0
+      printf '\n!!! %s run %d produced a BAD ARCHIVE:\n%s\n' "$tool" "$run" "$problems" | sed 's/^/    /' >&2
+    elif ((KEEP)); then       # keep the last run's archive
+      mv -f "$archive" "$WORK/archives/$tool-$(archive_name "$tool")"
+    fi
   else
     local problems
     if ! problems=$(check_copy 2>&1); then
@@ -293,8 +469,41 @@ median() {
     if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-ratio() {   # ratio A B -> A/B with two decimals, "-" if unknown
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "null" || b == "null" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
+ratio() {   # ratio A B [DECIMALS] -> A/B with two (or DECIMALS) decimals, "-" if unknown
+  awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a == "" || b == "" || a == "null" || b == "null" || b + 0 == 0) print "-"; else printf "%.*f\n", d, a / b }'
+}
+
+json_ratio() {   # json_ratio A B [DECIMALS] -> A/B, or null if unknown
+  local r
+  r=$(ratio "$@")
+  [[ $r == - ]] && echo null || echo "$r"
+}
+
+meets() {   # meets A B TARGET -> true if A/B <= TARGET, false if not, null if unknown
+  awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { if (a == "" || b == "" || a == "null" || b == "null" || b + 0 == 0) print "null"; else print (a / b <= t ? "true" : "false") }'
+}
+
+median_int() {   # median rounded to a whole number ("null" if none)
+  median | awk '{ if ($1 == "null") print "null"; else printf "%.0f\n", $1 }'
+}
+
+# archive_line WHAT A B TARGET UNIT — one line of the archive summary: A/B against TARGET.
+archive_line() {
+  local what=$1 a=$2 b=$3 target=$4 unit=$5 r met detail
+  [[ $a == null ]] && a=""
+  [[ $b == null ]] && b=""
+  r=$(ratio "$a" "$b")
+  case $(meets "$a" "$b" "$target") in
+    true) met=met ;;
+    false) met=MISSED ;;
+    *) met="not measured" ;;
+  esac
+  if [[ $unit == bytes ]]; then
+    detail="$( [[ -n $a ]] && human_bytes "$a" || echo -) / $( [[ -n $b ]] && human_bytes "$b" || echo -)"
+  else
+    detail="${a:--} s / ${b:--} s"
+  fi
+  printf '  %-52s %6s  %-26s target <= %-5s %s\n' "$what" "$r" "($detail)" "$target" "$met"
 }
 
 max_of() {
@@ -337,11 +546,22 @@ main() {
   [[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "-j must be a positive integer (got '$JOBS')"
   [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer (got '$runs')"
 
-  local tools=() t
+  KEEP=$keep
+  local tools=() t listed=() expanded=()
   if [[ -n "$only" ]]; then
-    IFS=',' read -r -a tools <<<"$only"
-    for t in "${tools[@]}"; do
-      [[ " ${ALL_TOOLS[*]} " == *" $t "* ]] || die "--only: unknown tool '$t' (known: ${ALL_TOOLS[*]})"
+    IFS=',' read -r -a listed <<<"$only"
+    for t in "${listed[@]}"; do
+      case $t in
+        copy) expanded+=("${COPY_TOOLS[@]}") ;;
+        archive) expanded+=("${ARCHIVE_TOOLS[@]}") ;;
+        *)
+          [[ " ${ALL_TOOLS[*]} " == *" $t "* ]] ||
+            die "--only: unknown tool '$t' (known: ${ALL_TOOLS[*]}, or the groups copy, archive)"
+          expanded+=("$t") ;;
+      esac
+    done
+    for t in "${expanded[@]}"; do      # each tool once, in the order given
+      [[ " ${tools[*]} " == *" $t "* ]] || tools+=("$t")
     done
   else
     tools=("${ALL_TOOLS[@]}")
@@ -352,11 +572,18 @@ main() {
   PGSLUICE=${PGSLUICE_BIN:-$ROOT/build/pgsluice}
   for t in "${tools[@]}"; do
     case $t in
-      pgsluice|pgsluice-rules)
+      pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe)
         if [[ ! -x "$PGSLUICE" ]]; then
           log "$PGSLUICE is missing: building it with scripts/setup.sh --target pgsluice"
           "$ROOT/scripts/setup.sh" --target pgsluice
           [[ -x "$PGSLUICE" ]] || die "$PGSLUICE is still missing"
+        fi
+        if [[ $(tool_kind "$t") != copy ]]; then
+          local sub
+          for sub in dump restore inspect; do
+            "$PGSLUICE" --help 2>/dev/null | grep -Eq "^ +$sub +" ||
+              die "$PGSLUICE has no '$sub' command (rebuild it, or set PGSLUICE_BIN)"
+          done
         fi ;;
       pgcopydb) command -v pgcopydb >/dev/null 2>&1 || die "pgcopydb is not installed (scripts/setup.sh --no-build installs it)" ;;
     esac
@@ -391,21 +618,37 @@ main() {
   awk -F'\t' '{ printf "      %-36s %12s rows %10.1f MiB\n", $1, $2, $3 / 1048576 }' <<<"$src_stats" >&2
 
   WORK=$(mktemp -d "${PGSLUICE_TMPDIR:-${TMPDIR:-/tmp}}/pgsluice-bench.XXXXXX")
-  at_exit "rm -rf '$WORK'"
+  if ((keep)); then
+    mkdir -p "$WORK/archives"
+    at_exit "log 'work directory (archives in archives/) kept: $WORK (rm -rf it when done)'"
+  else
+    at_exit "rm -rf '$WORK'"
+  fi
   mkdir -p "$(dirname "$out")"
   FAILED_LOG_DIR=$(cd "$(dirname "$out")" && pwd)
 
-  local -A secs=() tree=() maxrss=() failed=()
+  prepare_archives "${tools[@]}"
+
+  local -A secs=() tree=() maxrss=() failed=() abytes=()
   local run
   for ((run = 1; run <= runs; run++)); do
     for t in "${tools[@]}"; do
+      if [[ "$PREP_FAILED" == *" $t "* ]]; then     # its archive could not be written
+        failed[$t]=$(( ${failed[$t]:-0} + 1 ))
+        continue
+      fi
       log "run $run/$runs: $(tool_label "$t")"
       bench_run "$t" "$run"
       if ((RUN_OK)); then
         secs[$t]+="$RUN_SECONDS "
         tree[$t]+="$RUN_TREE_KB "
         maxrss[$t]+="$RUN_MAX_KB "
-        log "    ${RUN_SECONDS}s, peak RSS $((RUN_TREE_KB / 1024)) MiB (tree), $((RUN_MAX_KB / 1024)) MiB (max process)"
+        local size_note=""
+        if [[ $(tool_kind "$t") == dump ]]; then
+          abytes[$t]+="$RUN_ARCHIVE_BYTES "
+          size_note=", archive $(human_bytes "$RUN_ARCHIVE_BYTES")"
+        fi
+        log "    ${RUN_SECONDS}s$size_note, peak RSS $((RUN_TREE_KB / 1024)) MiB (tree), $((RUN_MAX_KB / 1024)) MiB (max process)"
       else
         failed[$t]=$(( ${failed[$t]:-0} + 1 ))
       fi
@@ -416,6 +659,11 @@ main() {
   local med_copydb="" med_dump=""
   [[ -n "${secs[pgcopydb]:-}" ]] && med_copydb=$(median <<<"${secs[pgcopydb]}")
   [[ -n "${secs[pgdump]:-}" ]] && med_dump=$(median <<<"${secs[pgdump]}")
+  # The archive tools' baselines: pg_dump -Fc for the dumps, pg_restore -j for the restores.
+  local med_fc="" med_pgrestore="" bytes_fc=""
+  [[ -n "${secs[pgdump-fc]:-}" ]] && med_fc=$(median <<<"${secs[pgdump-fc]}")
+  [[ -n "${secs[pgrestore-dir]:-}" ]] && med_pgrestore=$(median <<<"${secs[pgrestore-dir]}")
+  [[ -n "${abytes[pgdump-fc]:-}" ]] && bytes_fc=$(median_int <<<"${abytes[pgdump-fc]}")
 
   echo
   printf 'Source: %s (%s rows in %d tables), -j %s, %s run(s) each, PostgreSQL %s, %s CPUs\n' \
@@ -425,9 +673,11 @@ main() {
   printf '%-30s %9s  %-24s %9s %9s %11s %10s\n' tool "median s" "runs (s)" "vs copydb" "vs dump" "peak RSS" "max RSS"
   printf '%-30s %9s  %-24s %9s %9s %11s %10s\n' "$(printf '%.0s-' {1..30})" --------- \
     ------------------------ --------- --------- ----------- ----------
-  local any_failed=0 med runs_s tree_mib max_mib status
-  local json_tools=""
+  local any_failed=0 med runs_s tree_mib max_mib status kind base_copydb base_dump json_extra
+  local json_tools="" any_archive=0
+  local -A med_of=() bytes_of=()
   for t in "${tools[@]}"; do
+    kind=$(tool_kind "$t")
     if [[ -n "${secs[$t]:-}" ]]; then
       med=$(median <<<"${secs[$t]}")
       runs_s=${secs[$t]% }
@@ -441,19 +691,75 @@ main() {
       status="FAILED ${failed[$t]}/$runs"
       any_failed=1
     fi
+    # The copy baselines say nothing about half a dump and restore: the archive tools
+    # are compared in their own summary below.
+    base_copydb=$med_copydb base_dump=$med_dump json_extra=""
+    if [[ $kind != copy ]]; then
+      base_copydb="" base_dump="" any_archive=1
+      med_of[$t]=$med
+    fi
+    case $kind in
+      dump)
+        local abytes_med=null
+        [[ -n "${abytes[$t]:-}" ]] && abytes_med=$(median_int <<<"${abytes[$t]}")
+        bytes_of[$t]=$abytes_med
+        json_extra=",
+     \"archive_bytes\": $abytes_med, \"runs_archive_bytes\": $(json_num_list "${abytes[$t]:-}"),
+     \"ratio_vs_pgdump_fc\": $(json_ratio "$med" "$med_fc"),
+     \"size_ratio_vs_pgdump_fc\": $(json_ratio "$abytes_med" "$bytes_fc" 3)" ;;
+      restore)
+        local in_bytes=$PGSLUICE_ARCHIVE_BYTES
+        [[ $t == pgrestore-dir ]] && in_bytes=$PGDUMP_DIR_ARCHIVE_BYTES
+        json_extra=",
+     \"input_archive_bytes\": ${in_bytes:-null},
+     \"ratio_vs_pgrestore_dir\": $(json_ratio "$med" "$med_pgrestore")" ;;
+    esac
     printf '%-30s %9s  %-24s %9s %9s %7s MiB %6s MiB%s\n' "$(tool_label "$t")" \
       "$( [[ $med == null ]] && echo - || echo "$med")" "${runs_s// /, }" \
-      "$(ratio "$med" "$med_copydb")" "$(ratio "$med" "$med_dump")" "$tree_mib" "$max_mib" \
+      "$(ratio "$med" "$base_copydb")" "$(ratio "$med" "$base_dump")" "$tree_mib" "$max_mib" \
       "$( [[ $status == ok ]] || echo "  <-- $status")"
     json_tools+="${json_tools:+,
-}    {\"tool\": \"$t\", \"command\": \"$(tool_label "$t")\", \"version\": \"$(tool_version "$t" | sed 's/["\\]//g')\",
+}    {\"tool\": \"$t\", \"kind\": \"$kind\", \"command\": \"$(tool_label "$t")\", \"version\": \"$(tool_version "$t" | sed 's/["\\]//g')\",
      \"status\": \"$status\", \"median_seconds\": $med, \"runs_seconds\": $(json_num_list "$runs_s"),
-     \"ratio_vs_pgcopydb\": $(r=$(ratio "$med" "$med_copydb"); [[ $r == - ]] && echo null || echo "$r"),
-     \"ratio_vs_pgdump\": $(r=$(ratio "$med" "$med_dump"); [[ $r == - ]] && echo null || echo "$r"),
-     \"peak_tree_rss_mib\": $tree_mib, \"max_process_rss_mib\": $max_mib}"
+     \"ratio_vs_pgcopydb\": $(json_ratio "$med" "$base_copydb"),
+     \"ratio_vs_pgdump\": $(json_ratio "$med" "$base_dump"),
+     \"peak_tree_rss_mib\": $tree_mib, \"max_process_rss_mib\": $max_mib$json_extra}"
   done
   echo
   echo "vs copydb / vs dump: median time divided by pgcopydb's / pg_dump -Fc | pg_restore's (below 1 = faster)."
+
+  # ---- archive summary (issue #4)
+  local json_archive="null"
+  if ((any_archive)); then
+    local m_dump=${med_of[pgsluice-dump]:-} m_restore=${med_of[pgsluice-restore]:-}
+    local m_pipe=${med_of[pgsluice-restore-pipe]:-} b_pgs=${bytes_of[pgsluice-dump]:-}
+    echo
+    echo "Archives: pgsluice against pg_dump / pg_restore, -j $JOBS (issue #4 targets; below 1 = faster / smaller):"
+    archive_line "dump time: pgsluice dump / pg_dump -Fc" "$m_dump" "$med_fc" "$TARGET_DUMP_TIME" s
+    archive_line "archive size: pgsluice dump / pg_dump -Fc" "$b_pgs" "$bytes_fc" "$TARGET_DUMP_SIZE" bytes
+    archive_line "restore time: pgsluice restore / pg_restore -j" "$m_restore" "$med_pgrestore" \
+      "$TARGET_RESTORE_TIME" s
+    archive_line "restore time: pgsluice restore -f - / pg_restore -j" "$m_pipe" "$med_pgrestore" \
+      "$TARGET_RESTORE_TIME" s
+    if [[ -n $PGSLUICE_ARCHIVE_BYTES || -n $PGDUMP_DIR_ARCHIVE_BYTES ]]; then
+      printf '  restored archives (written once, untimed): pgsluice %s, pg_dump -Fd %s\n' \
+        "$( [[ -n $PGSLUICE_ARCHIVE_BYTES ]] && human_bytes "$PGSLUICE_ARCHIVE_BYTES" || echo -)" \
+        "$( [[ -n $PGDUMP_DIR_ARCHIVE_BYTES ]] && human_bytes "$PGDUMP_DIR_ARCHIVE_BYTES" || echo -)"
+    fi
+    json_archive="{
+    \"dump_time\": {\"tool\": \"pgsluice-dump\", \"baseline\": \"pgdump-fc\", \"ratio\": $(json_ratio "$m_dump" "$med_fc"),
+                  \"target\": $TARGET_DUMP_TIME, \"met\": $(meets "$m_dump" "$med_fc" "$TARGET_DUMP_TIME")},
+    \"archive_size\": {\"tool\": \"pgsluice-dump\", \"baseline\": \"pgdump-fc\", \"ratio\": $(json_ratio "$b_pgs" "$bytes_fc" 3),
+                     \"bytes\": ${b_pgs:-null}, \"baseline_bytes\": ${bytes_fc:-null},
+                     \"target\": $TARGET_DUMP_SIZE, \"met\": $(meets "$b_pgs" "$bytes_fc" "$TARGET_DUMP_SIZE")},
+    \"restore_time\": {\"tool\": \"pgsluice-restore\", \"baseline\": \"pgrestore-dir\", \"ratio\": $(json_ratio "$m_restore" "$med_pgrestore"),
+                     \"target\": $TARGET_RESTORE_TIME, \"met\": $(meets "$m_restore" "$med_pgrestore" "$TARGET_RESTORE_TIME")},
+    \"restore_pipe_time\": {\"tool\": \"pgsluice-restore-pipe\", \"baseline\": \"pgrestore-dir\", \"ratio\": $(json_ratio "$m_pipe" "$med_pgrestore"),
+                          \"target\": $TARGET_RESTORE_TIME, \"met\": $(meets "$m_pipe" "$med_pgrestore" "$TARGET_RESTORE_TIME")},
+    \"restore_inputs\": {\"pgsluice_archive_bytes\": ${PGSLUICE_ARCHIVE_BYTES:-null},
+                       \"pgdump_dir_archive_bytes\": ${PGDUMP_DIR_ARCHIVE_BYTES:-null}}
+  }"
+  fi
 
   # ---- JSON
   local json_tables
@@ -470,13 +776,14 @@ main() {
   ]},
   "results": [
 $json_tools
-  ]
+  ],
+  "archive_ratios": $json_archive
 }
 EOF
   log "results written to $out"
 
   if ((any_failed)); then
-    die "at least one tool FAILED or produced a wrong copy (see above)"
+    die "at least one tool FAILED or produced a wrong copy or archive (see above)"
   fi
 }
 
