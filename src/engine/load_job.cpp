@@ -172,8 +172,11 @@ void LoadRun::loadTarget(const ServerIdentity& source_id, bool swapping) {
 
     if (!options_.skip_analyze) {
         progress_.phase("analyze");
-        analyzeTables(options_.target, target_database_, catalog_, prepared_.selection.skip,
-                      options_.index_jobs, abort_);
+        // What the data phase did not analyze: partitioned parents, materialized views.
+        std::set<uint32_t> skip = prepared_.selection.skip;
+        skip.insert(analyzed_.begin(), analyzed_.end());
+        analyzeTables(options_.target, target_database_, catalog_, skip, options_.index_jobs,
+                      abort_);
         abort_.rethrow();
     }
     if (options_.verify) {
@@ -203,11 +206,24 @@ void LoadRun::loadData() {
         indexes += static_cast<int>(pt.table->indexes.size());
     }
     progress_.setIndexCount(indexes);
+    indexes_left_.assign(plan_.tables.size(), 0);
     index_pool_ = std::make_unique<SqlPool>(
         options_.index_jobs, [this] { return openTarget(); }, abort_,
         [this](const SqlTask& task, double secs) {
+            progress_.info(fmt::format("{} took {:.1f}s", task.label, secs), true);
+            if (task.tag < 0) {
+                return;  // an ANALYZE
+            }
             progress_.indexBuilt();
-            progress_.info(fmt::format("built {} in {:.1f}s", task.label, secs), true);
+            bool last = false;
+            {
+                std::lock_guard lock(indexes_mutex_);
+                last = --indexes_left_[static_cast<size_t>(task.tag)] == 0;
+            }
+            if (last) {
+                // Runs on this pool thread next, so pushing after close() is fine.
+                analyzeLater(static_cast<size_t>(task.tag));
+            }
         });
     // Tables whose rows stay behind get their indexes at once.
     for (size_t i = 0; i < plan_.tables.size(); ++i) {
@@ -313,9 +329,31 @@ void LoadRun::loadUnit(pg::Connection& dst, const WorkUnit& unit,
 
 void LoadRun::tableLoaded(size_t table) {
     const pg::Table& t = *plan_.tables[table].table;
-    for (const auto& idx : t.indexes) {
-        index_pool_->push({fmt::format("index {} of {}", idx.name, t.qualified), idx.create_sql});
+    if (t.indexes.empty()) {
+        analyzeLater(table);
+        return;
     }
+    {
+        std::lock_guard lock(indexes_mutex_);
+        indexes_left_[table] = static_cast<int>(t.indexes.size());
+    }
+    for (const auto& idx : t.indexes) {
+        index_pool_->push({fmt::format("index {} of {}", idx.name, t.qualified), idx.create_sql,
+                           static_cast<int>(table)});
+    }
+}
+
+// A table's statistics are gathered as soon as its rows and indexes are in (ANALYZE also
+// samples expression indexes), on the index pool while other tables still load, instead of in
+// a phase of its own at the end.
+void LoadRun::analyzeLater(size_t table) {
+    if (options_.skip_analyze) {
+        return;
+    }
+    const pg::Table& t = *plan_.tables[table].table;
+    index_pool_->push({"ANALYZE " + t.qualified, "ANALYZE " + t.qualified});
+    std::lock_guard lock(indexes_mutex_);
+    analyzed_.insert(t.oid);
 }
 
 void LoadRun::setSequences(pg::Connection& target) {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -124,10 +125,14 @@ class LoadRun {
     void loadTarget(const ServerIdentity& source_id, bool swapping);
     void loadData();
     void tableLoaded(size_t table);
+    void analyzeLater(size_t table);
     void setSequences(pg::Connection& target);
     void writeReport(const std::string& status, const std::string& error);
 
     std::unique_ptr<SqlPool> index_pool_;
+    std::mutex indexes_mutex_;
+    std::vector<int> indexes_left_;  // per plan table: index builds still running
+    std::set<uint32_t> analyzed_;    // tables ANALYZEd during the data phase
     TargetState state_ = TargetState::untouched;
 };
 

@@ -16,6 +16,7 @@ namespace pgsluice::engine {
 struct SqlTask {
     std::string label;
     std::string sql;
+    int tag = -1;  // the caller's, handed back to Done (e.g. which table an index belongs to)
 };
 
 // N target connections running queued statements (index builds, ANALYZE) in parallel with
