@@ -8,6 +8,7 @@
 #include "pgsluice/engine/sanitizing.hpp"
 #include "pgsluice/engine/swap.hpp"
 #include "pgsluice/error.hpp"
+#include "pgsluice/hex.hpp"
 
 namespace pgsluice::engine {
 
@@ -25,7 +26,7 @@ pg::Connection LoadRun::openTarget() {
 void LoadRun::run() {
     SignalWatcher signals(abort_);
     std::optional<Swap> swap;
-    try {
+    abort_.capture([&] {
         progress_.phase("connect");
         ServerIdentity source_id = openSource();
         if (options_.swap) {
@@ -59,11 +60,7 @@ void LoadRun::run() {
         }
         state_ = TargetState::complete;
         progress_.endPhase();
-    } catch (const Error& e) {
-        abort_.fail(std::current_exception());
-    } catch (const std::exception& e) {
-        abort_.fail(std::make_exception_ptr(Error(e.what())));
-    }
+    });
     progress_.endPhase();
     progress_.stop();
     try {
@@ -376,13 +373,8 @@ void LoadRun::putLargeObjectChunk(pg::Connection& target, const LargeObjectChunk
         return;
     }
     // lo_put takes bytea: send it in hex, which needs no escaping.
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string hex = "\\x";
-    hex.reserve(2 + chunk.bytes.size() * 2);
-    for (unsigned char c : chunk.bytes) {
-        hex += kHex[c >> 4];
-        hex += kHex[c & 15];
-    }
+    appendHex(hex, chunk.bytes);
     target.execParams("SELECT pg_catalog.lo_put($1::pg_catalog.oid, $2, $3::bytea)",
                       {std::to_string(chunk.oid), std::to_string(chunk.offset), hex});
 }

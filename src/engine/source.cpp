@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pgsluice/error.hpp"
+#include "pgsluice/hex.hpp"
 
 namespace pgsluice::engine {
 
@@ -15,23 +16,6 @@ std::vector<SequenceValue> readSequenceValues(pg::Connection& source,
     }
     return values;
 }
-
-namespace {
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    throw Error(fmt::format("unexpected character {:?} in a bytea value from the server", c));
-}
-
-}  // namespace
 
 void readLargeObjects(pg::Connection& source, const std::vector<uint32_t>& oids, AbortSignal& abort,
                       const std::function<void(const LargeObjectChunk&)>& on_chunk) {
@@ -49,7 +33,12 @@ void readLargeObjects(pg::Connection& source, const std::vector<uint32_t>& oids,
             }
             bytes.clear();
             for (size_t i = 2; i < hex.size(); i += 2) {
-                bytes += static_cast<char>(hexValue(hex[i]) * 16 + hexValue(hex[i + 1]));
+                int high = hexDigitValue(hex[i]);
+                int low = hexDigitValue(hex[i + 1]);
+                if (high < 0 || low < 0) {
+                    throw Error(fmt::format("large object {}: unexpected lo_get result", oid));
+                }
+                bytes += static_cast<char>(high * 16 + low);
             }
             on_chunk({oid, static_cast<uint64_t>(offset), bytes});
             if (static_cast<long long>(bytes.size()) < kChunk) {

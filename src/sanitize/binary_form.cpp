@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "pgsluice/error.hpp"
+#include "pgsluice/hex.hpp"
 
 namespace pgsluice::sanitize {
 
@@ -217,19 +218,6 @@ std::string encodeBoolean(std::string_view text) {
     refuse(quoted(text) + " is not a boolean; write true or false");
 }
 
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 std::string encodeUuid(std::string_view text) {
     std::string_view body = text;
     if (body.starts_with('{') && body.ends_with('}')) {
@@ -241,7 +229,7 @@ std::string encodeUuid(std::string_view text) {
         if (c == '-' && high < 0) {
             continue;
         }
-        const int nibble = hexValue(c);
+        const int nibble = hexDigitValue(c);
         if (nibble < 0) {
             out.clear();
             break;

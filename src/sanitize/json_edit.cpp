@@ -4,6 +4,7 @@
 #include <string>
 
 #include "pgsluice/error.hpp"
+#include "pgsluice/hex.hpp"
 
 namespace pgsluice::sanitize {
 
@@ -93,26 +94,13 @@ std::size_t skipValue(std::string_view text, std::size_t pos) {
     return pos;
 }
 
-int hexDigit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 unsigned readHex4(std::string_view body, std::size_t pos, std::size_t at) {
     if (pos + 4 > body.size()) {
         malformed(at, "truncated \\u escape");
     }
     unsigned value = 0;
     for (std::size_t i = 0; i < 4; ++i) {
-        const int digit = hexDigit(body[pos + i]);
+        const int digit = hexDigitValue(body[pos + i]);
         if (digit < 0) {
             malformed(at, "bad \\u escape");
         }
