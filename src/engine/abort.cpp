@@ -25,6 +25,18 @@ sigset_t watchedSignals() {
 
 }  // namespace
 
+void AbortSignal::capture(const std::function<void()>& body) noexcept {
+    try {
+        body();
+    } catch (const Error&) {
+        fail(std::current_exception());
+    } catch (const std::exception& e) {
+        fail(std::make_exception_ptr(Error(e.what())));
+    } catch (...) {
+        fail(std::make_exception_ptr(Error("unknown failure")));
+    }
+}
+
 void AbortSignal::fail(std::exception_ptr error) {
     {
         std::lock_guard lock(mutex_);

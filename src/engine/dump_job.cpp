@@ -120,7 +120,7 @@ class DumpRun {
 void DumpRun::run() {
     SignalWatcher signals(abort_);
     auto started = std::chrono::steady_clock::now();
-    try {
+    abort_.capture([&] {
         if (options_.file == "-" && ::isatty(STDOUT_FILENO)) {
             throw UsageError(
                 "standard output is a terminal: give -f FILE, or pipe the archive into "
@@ -159,11 +159,7 @@ void DumpRun::run() {
         writeResults(seconds);
         writer_->finish();
         progress_.endPhase();
-    } catch (const Error& e) {
-        abort_.fail(std::current_exception());
-    } catch (const std::exception& e) {
-        abort_.fail(std::make_exception_ptr(Error(e.what())));
-    }
+    });
     progress_.endPhase();
     progress_.stop();
     try {

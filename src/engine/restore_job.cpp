@@ -28,7 +28,7 @@ namespace {
 
 // A bound on the frames waiting for one connection when restoring from a pipe (each is at most
 // the dump's frame size, a few MiB).
-constexpr size_t kLaneDepth = 4;
+constexpr size_t kLaneDepth = 2;
 
 // One connection's queue when restoring from a pipe: the dispatcher gives it a unit, then the
 // unit's frames, then marks it ended.

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -20,6 +21,9 @@ class AbortSignal {
 
     // Records the first failure and cancels every registered connection's query.
     void fail(std::exception_ptr error);
+    // Runs `body`; whatever it throws is recorded with fail() (a foreign exception as an Error
+    // with its message) instead of propagating.
+    void capture(const std::function<void()>& body) noexcept;
     // Stops the run because the user asked (a signal).
     void interrupt(int signal_number);
     // Throws Cancelled when the run must stop.
