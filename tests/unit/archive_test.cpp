@@ -28,49 +28,14 @@
 #include "pgsluice/archive/frame_codec.hpp"
 #include "pgsluice/archive/seekable_archive.hpp"
 #include "pgsluice/error.hpp"
+#include "test_support.hpp"
 
 namespace pgsluice::archive {
 namespace {
 
+using pgsluice::testing::TempDir;
+
 namespace fs = std::filesystem;
-
-// gmock is not linked; this gives the same failure output as HasSubstr.
-::testing::AssertionResult containsFormat(const char* text_expr, const char* part_expr,
-                                          const std::string& text, const std::string& part) {
-    if (text.find(part) != std::string::npos) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << text_expr << " does not contain " << part_expr
-                                         << "\n  text: " << text << "\n  part: " << part;
-}
-#define EXPECT_CONTAINS(text, part) EXPECT_PRED_FORMAT2(containsFormat, text, part)
-
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "pgsluice-archive-test-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    std::vector<std::string> list() const {
-        std::vector<std::string> names;
-        for (const auto& entry : fs::directory_iterator(path_)) {
-            names.push_back(entry.path().filename().string());
-        }
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-
-  private:
-    fs::path path_;
-};
 
 std::string readWholeFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -194,7 +159,7 @@ struct Sample {
 
     // The archive bytes, written through a real file.
     std::string bytes() const {
-        TempDir dir;
+        TempDir dir{"pgsluice-archive-test"};
         const std::string path = dir.file("sample.pgs");
         ArchiveWriter writer = ArchiveWriter::create(path, options(io::IoMode::sync));
         write(writer);
@@ -332,7 +297,7 @@ INSTANTIATE_TEST_SUITE_P(ArchiveBackends, ArchiveBackend,
 // --- round trips -----------------------------------------------------------------------------
 
 TEST_P(ArchiveBackend, RoundTripThroughAFileInBothReadingModes) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     const std::string path = dir.file("dump.pgs");
     const Sample sample(50);
     {
@@ -382,7 +347,7 @@ TEST_P(ArchiveBackend, RoundTripThroughAPipe) {
 }
 
 TEST_P(ArchiveBackend, ConcurrentWritersAndSeekableReaders) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     const std::string path = dir.file("parallel.pgs");
     constexpr int threads = 4;
     constexpr int units_per_thread = 5;
@@ -437,7 +402,7 @@ TEST_P(ArchiveBackend, ConcurrentWritersAndSeekableReaders) {
 }
 
 TEST(ArchiveFormat, EmptyArchiveRoundTrips) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     const std::string path = dir.file("empty.pgs");
     ArchiveWriter::create(path).finish();
     ArchiveReader reader = ArchiveReader::open(path);
@@ -484,7 +449,7 @@ TEST(ArchiveFormat, FrameHeaderLayoutIsLittleEndianAtDocumentedOffsets) {
 }
 
 TEST(ArchiveFormat, BlobsAreSplitAndTheLastChunkIsFinal) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     const std::string path = dir.file("blob.pgs");
     const std::string schema = copyLikeRows(100, 9);
     {
@@ -524,7 +489,7 @@ TEST(ArchiveFormat, BlobsAreSplitAndTheLastChunkIsFinal) {
 // --- the writer's rules ----------------------------------------------------------------------
 
 TEST(ArchiveWriter, RefusesFramesOutOfOrderAndStaysUsable) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     const std::string path = dir.file("order.pgs");
     ArchiveWriter writer = ArchiveWriter::create(path);
     FrameEncoder encoder(3);
@@ -552,7 +517,7 @@ TEST(ArchiveWriter, RefusesFramesOutOfOrderAndStaysUsable) {
 }
 
 TEST(ArchiveWriter, RefusesToFinishWithAnOpenUnit) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     ArchiveWriter writer = ArchiveWriter::create(dir.file("open.pgs"));
     FrameEncoder encoder(3);
     writer.appendFrame(encoder.encode(FrameType::data, 5, 0, 1, "x"));
@@ -565,7 +530,7 @@ TEST(ArchiveWriter, RefusesToFinishWithAnOpenUnit) {
 }
 
 TEST(ArchiveWriter, RefusesMalformedAndReservedFrames) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     ArchiveWriter writer = ArchiveWriter::create(dir.file("bad.pgs"));
     FrameEncoder encoder(3);
     try {
@@ -608,7 +573,7 @@ TEST(ArchiveWriter, RejectsBadLevelsAndOversizedPayloads) {
 }
 
 TEST_P(ArchiveBackend, UnfinishedArchiveLeavesNoFile) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     const std::string path = dir.file("dump.pgs");
     {
         ArchiveWriter writer = ArchiveWriter::create(path, Sample().options(mode()));
@@ -626,7 +591,7 @@ TEST_P(ArchiveBackend, UnfinishedArchiveLeavesNoFile) {
 }
 
 TEST_P(ArchiveBackend, UnfinishedStreamIsReportedAsTruncated) {
-    TempDir dir;
+    TempDir dir{"pgsluice-archive-test"};
     const std::string path = dir.file("stream.pgs");
     {
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

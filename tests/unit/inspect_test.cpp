@@ -24,41 +24,14 @@
 #include "pgsluice/engine/inspect_job.hpp"
 #include "pgsluice/engine/manifest.hpp"
 #include "pgsluice/error.hpp"
+#include "test_support.hpp"
 
 namespace pgsluice::engine {
 namespace {
 
+using pgsluice::testing::TempDir;
+
 namespace fs = std::filesystem;
-
-// gmock is not linked; this gives the same failure output as HasSubstr.
-::testing::AssertionResult containsFormat(const char* text_expr, const char* part_expr,
-                                          const std::string& text, const std::string& part) {
-    if (text.find(part) != std::string::npos) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << text_expr << " does not contain " << part_expr
-                                         << "\n  text: " << text << "\n  part: " << part;
-}
-#define EXPECT_CONTAINS(text, part) EXPECT_PRED_FORMAT2(containsFormat, text, part)
-
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "pgsluice-inspect-test-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-  private:
-    fs::path path_;
-};
 
 std::string readWholeFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -314,7 +287,7 @@ void expectSampleNumbers(const nlohmann::json& report, const Sample& s) {
 }
 
 TEST(InspectTest, ReportsAFileThroughItsIndex) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const Sample s = writeSample(dir.file("sample.pgsl"));
 
     const nlohmann::json report = jsonReport(optionsFor(s.path, true));
@@ -362,7 +335,7 @@ TEST(InspectTest, ReportsAFileThroughItsIndex) {
 }
 
 TEST(InspectTest, VerifyReadsEveryFrame) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const Sample s = writeSample(dir.file("sample.pgsl"));
     const nlohmann::json report = jsonReport(optionsFor(s.path, true, true));
     expectSampleNumbers(report, s);
@@ -374,7 +347,7 @@ TEST(InspectTest, VerifyReadsEveryFrame) {
 }
 
 TEST(InspectTest, ReadsStandardInputInOrder) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const Sample s = writeSample(dir.file("sample.pgsl"));
     const std::string bytes = readWholeFile(s.path);
     ::signal(SIGPIPE, SIG_IGN);
@@ -413,7 +386,7 @@ TEST(InspectTest, ReadsStandardInputInOrder) {
 }
 
 TEST(InspectTest, TruncatedFileNamesTheCompleteTables) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const Sample s = writeSample(dir.file("sample.pgsl"));
     const std::string bytes = readWholeFile(s.path);
     // Cut inside the second orders unit's frame: customers is complete, orders is not.
@@ -432,7 +405,7 @@ TEST(InspectTest, TruncatedFileNamesTheCompleteTables) {
 }
 
 TEST(InspectTest, VerifyFindsAFlippedPayloadByte) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const Sample s = writeSample(dir.file("sample.pgsl"));
     std::string bytes = readWholeFile(s.path);
     const std::uint64_t offset = firstFrameOffset(s.path, orders_unit_b);
@@ -452,7 +425,7 @@ TEST(InspectTest, VerifyFindsAFlippedPayloadByte) {
 }
 
 TEST(InspectTest, RefusesWhatIsNotAnArchive) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const std::string path = dir.file("notes.txt");
     writeWholeFile(path, "these are not the bytes of an archive, just some text\n");
     const std::string message = inspectError(optionsFor(path, false));
@@ -461,7 +434,7 @@ TEST(InspectTest, RefusesWhatIsNotAnArchive) {
 }
 
 TEST(InspectTest, RefusesAnArchiveWithoutContents) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const std::string path = dir.file("other.pgsl");
     archive::ArchiveWriterOptions options;
     options.io = io::IoMode::sync;
@@ -473,7 +446,7 @@ TEST(InspectTest, RefusesAnArchiveWithoutContents) {
 }
 
 TEST(InspectTest, MissingResultsManifestIsIncomplete) {
-    TempDir dir;
+    TempDir dir{"pgsluice-inspect-test"};
     const Sample s = writeSample(dir.file("sample.pgsl"), false);
     std::string output;
     const std::string message = inspectError(optionsFor(s.path, true), &output);

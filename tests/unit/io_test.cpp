@@ -30,51 +30,16 @@
 #include "pgsluice/io/file_reader.hpp"
 #include "pgsluice/io/file_writer.hpp"
 #include "pgsluice/io/io_mode.hpp"
+#include "test_support.hpp"
 
 namespace pgsluice::io {
 namespace {
 
+using pgsluice::testing::TempDir;
+
 namespace fs = std::filesystem;
 
-// gmock is not linked; this gives the same failure output as HasSubstr.
-::testing::AssertionResult containsFormat(const char* text_expr, const char* part_expr,
-                                          const std::string& text, const std::string& part) {
-    if (text.find(part) != std::string::npos) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << text_expr << " does not contain " << part_expr
-                                         << "\n  text: " << text << "\n  part: " << part;
-}
-#define EXPECT_CONTAINS(text, part) EXPECT_PRED_FORMAT2(containsFormat, text, part)
-
 // A fresh directory per test, removed afterwards.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "pgsluice-io-test-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    // Names of the entries in the directory, sorted.
-    std::vector<std::string> list() const {
-        std::vector<std::string> names;
-        for (const auto& entry : fs::directory_iterator(path_)) {
-            names.push_back(entry.path().filename().string());
-        }
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-
-  private:
-    fs::path path_;
-};
 
 std::string readWholeFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -224,7 +189,7 @@ TEST(IoFallback, WithoutUringAutoFallsBackAndUringAdvisesSync) {
     EXPECT_CONTAINS(*reason, "seccomp");
     EXPECT_EQ(chooseBackend(IoMode::automatic), Backend::sync);
 
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("fallback.bin");
     {
         FileWriter writer = FileWriter::create(path, IoMode::automatic, small_writer);
@@ -251,7 +216,7 @@ TEST(IoFallback, WithoutUringAutoFallsBackAndUringAdvisesSync) {
 // --- regular files ---------------------------------------------------------------------------
 
 TEST_P(IoFile, RoundTripThroughARegularFile) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("out.bin");
     const std::string data = testBytes(300000, 1);
     {
@@ -273,7 +238,7 @@ TEST_P(IoFile, RoundTripThroughARegularFile) {
 }
 
 TEST_P(IoFile, LargeReadsAndWritesBypassOrSpanBuffers) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("big.bin");
     const std::string data = testBytes(5 * 4096 + 17, 3);
     {
@@ -290,7 +255,7 @@ TEST_P(IoFile, LargeReadsAndWritesBypassOrSpanBuffers) {
 }
 
 TEST_P(IoFile, EmptyOutputAndInput) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("empty.bin");
     FileWriter::create(path, mode(), small_writer).commit();
     EXPECT_TRUE(fs::exists(path));
@@ -302,7 +267,7 @@ TEST_P(IoFile, EmptyOutputAndInput) {
 }
 
 TEST_P(IoFile, ReadAtReadsAnyRangeAndStopsAtTheEnd) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("at.bin");
     const std::string data = testBytes(10000, 4);
     {
@@ -339,7 +304,7 @@ TEST_P(IoFile, ReadAtReadsAnyRangeAndStopsAtTheEnd) {
 }
 
 TEST_P(IoFile, ReaderAndWriterStartAtTheDescriptorsOffset) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("offset.bin");
     {
         std::ofstream out(path, std::ios::binary);
@@ -371,7 +336,7 @@ TEST_P(IoFile, ReaderAndWriterStartAtTheDescriptorsOffset) {
 }
 
 TEST_P(IoFile, AppendModeDescriptorKeepsTheOrder) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("append.bin");
     {
         std::ofstream out(path, std::ios::binary);
@@ -530,7 +495,7 @@ TEST_P(IoFile, DiskFullNamesTheFileAndOffset) {
 }
 
 TEST_P(IoFile, OpeningAMissingFileNamesIt) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("missing.pgs");
     try {
         FileReader::open(path, mode());
@@ -541,7 +506,7 @@ TEST_P(IoFile, OpeningAMissingFileNamesIt) {
 }
 
 TEST_P(IoFile, CreatingInAMissingDirectoryNamesTheTemporaryFile) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("no/such/dir/out.pgs");
     try {
         FileWriter::create(path, mode());
@@ -555,7 +520,7 @@ TEST_P(IoFile, CreatingInAMissingDirectoryNamesTheTemporaryFile) {
 }
 
 TEST_P(IoFile, WritingToADirectoryIsRefused) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     try {
         FileWriter::create(dir.file(""), mode());
         FAIL() << "no exception";
@@ -567,7 +532,7 @@ TEST_P(IoFile, WritingToADirectoryIsRefused) {
 // --- atomic create ---------------------------------------------------------------------------
 
 TEST_P(IoFile, UncommittedFileIsRemoved) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("dump.pgs");
     {
         FileWriter writer = FileWriter::create(path, mode(), small_writer);
@@ -589,7 +554,7 @@ TEST_P(IoFile, UncommittedFileIsRemoved) {
 }
 
 TEST_P(IoFile, CommitRenamesIntoPlaceAndReplacesAnOldFile) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("dump.pgs");
     {
         std::ofstream out(path, std::ios::binary);
@@ -610,7 +575,7 @@ TEST_P(IoFile, CommitRenamesIntoPlaceAndReplacesAnOldFile) {
 }
 
 TEST_P(IoFile, CommitThroughASymbolicLinkReplacesItsTarget) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string target = dir.file("real.pgs");
     const std::string link = dir.file("link.pgs");
     {
@@ -628,7 +593,7 @@ TEST_P(IoFile, CommitThroughASymbolicLinkReplacesItsTarget) {
 }
 
 TEST_P(IoFile, NewFileGetsUmaskPermissions) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("perm.pgs");
     const mode_t old_mask = ::umask(022);
     FileWriter writer = FileWriter::create(path, mode(), small_writer);
@@ -640,7 +605,7 @@ TEST_P(IoFile, NewFileGetsUmaskPermissions) {
 }
 
 TEST_P(IoFile, WriterMovesWithItsWritesInFlight) {
-    TempDir dir;
+    TempDir dir{"pgsluice-io-test"};
     const std::string path = dir.file("moved.bin");
     const std::string data = testBytes(100000, 19);
     FileWriter first = FileWriter::create(path, mode(), small_writer);

@@ -17,6 +17,7 @@
 
 #include "pgsluice/engine/manifest.hpp"
 #include "pgsluice/error.hpp"
+#include "test_support.hpp"
 
 namespace pgsluice::engine {
 namespace {
@@ -25,17 +26,6 @@ using Json = nlohmann::json;
 
 constexpr std::uint64_t kMax64 = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint32_t kMax32 = std::numeric_limits<std::uint32_t>::max();
-
-// gmock is not linked; this gives the same failure output as HasSubstr.
-::testing::AssertionResult containsFormat(const char* text_expr, const char* part_expr,
-                                          const std::string& text, const std::string& part) {
-    if (text.find(part) != std::string::npos) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << text_expr << " does not contain " << part_expr
-                                         << "\n  text: " << text << "\n  part: " << part;
-}
-#define EXPECT_CONTAINS(text, part) EXPECT_PRED_FORMAT2(containsFormat, text, part)
 
 pg::Column column(std::string name, std::uint32_t type_oid, std::string type_name,
                   bool not_null = false, bool unique = false, bool nulls_not_distinct = false) {
