@@ -25,6 +25,13 @@ sigset_t watchedSignals() {
 
 }  // namespace
 
+void AbortSignal::rethrowWith(const Error& error, const std::string& context) const {
+    if (aborted()) {
+        throw Cancelled("stopped");
+    }
+    throw Error(fmt::format("{}: {}", context, error.what()), error.code());
+}
+
 void AbortSignal::capture(const std::function<void()>& body) noexcept {
     try {
         body();

@@ -383,13 +383,7 @@ void DumpRun::dumpUnit(pg::Connection& src, archive::FrameEncoder& encoder, size
     } catch (const Cancelled&) {
         throw;
     } catch (const Error& e) {
-        if (abort_.aborted()) {
-            throw Cancelled("stopped");
-        }
-        std::string part =
-            unit.parts > 1 ? fmt::format(" (part {} of {})", unit.part + 1, unit.parts) : "";
-        throw Error(fmt::format("dumping table {}{}: {}", table.qualified, part, e.what()),
-                    e.code());
+        abort_.rethrowWith(e, "dumping " + describeUnit(table, unit));
     }
     results_[i] = {id, digest.digest(), frames.rawBytes()};
     progress_.unitDone(unit.table, static_cast<long long>(digest.digest().rows));

@@ -313,14 +313,8 @@ void LoadRun::loadUnit(pg::Connection& dst, const WorkUnit& unit,
     } catch (const Cancelled&) {
         throw;
     } catch (const Error& e) {
-        if (abort_.aborted()) {
-            throw Cancelled("stopped");
-        }
-        std::string part =
-            unit.parts > 1 ? fmt::format(" (part {} of {})", unit.part + 1, unit.parts) : "";
-        throw Error(fmt::format("{} table {}{}: {}", command_ == "copy" ? "copying" : "loading",
-                                table.qualified, part, e.what()),
-                    e.code());
+        abort_.rethrowWith(e, fmt::format("{} {}", command_ == "copy" ? "copying" : "loading",
+                                          describeUnit(table, unit)));
     }
 }
 

@@ -71,6 +71,12 @@ std::string copyOutSql(const pg::Table& table, const WorkUnit& unit) {
                        cols.substr(1, cols.size() - 2), table.qualified, where, format);
 }
 
+std::string describeUnit(const pg::Table& table, const WorkUnit& unit) {
+    return unit.parts > 1
+               ? fmt::format("table {} (part {} of {})", table.qualified, unit.part + 1, unit.parts)
+               : fmt::format("table {}", table.qualified);
+}
+
 std::string copyInSql(const pg::Table& table, bool freeze) {
     return fmt::format("COPY {} {} FROM STDIN (FORMAT {}{})", table.qualified, table.columnList(),
                        table.binary_safe ? "binary" : "text", freeze ? ", FREEZE" : "");

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "pgsluice/error.hpp"
 #include "pgsluice/pg/connection.hpp"
 
 namespace pgsluice::engine {
@@ -24,6 +25,9 @@ class AbortSignal {
     // Runs `body`; whatever it throws is recorded with fail() (a foreign exception as an Error
     // with its message) instead of propagating.
     void capture(const std::function<void()>& body) noexcept;
+    // Rethrows a worker's failure `error` with `context` in front ("loading table t: ..."), or
+    // Cancelled when the run was already stopping (the failure is then a consequence).
+    [[noreturn]] void rethrowWith(const Error& error, const std::string& context) const;
     // Stops the run because the user asked (a signal).
     void interrupt(int signal_number);
     // Throws Cancelled when the run must stop.

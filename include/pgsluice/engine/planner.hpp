@@ -42,6 +42,9 @@ struct PlanOptions {
 Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
               const SelectionResult& selection);
 
+// How messages name a unit: "table "s"."t"" or "table "s"."t" (part 2 of 4)".
+std::string describeUnit(const pg::Table& table, const WorkUnit& unit);
+
 // The COPY ... TO STDOUT statement that reads one unit from the source.
 std::string copyOutSql(const pg::Table& table, const WorkUnit& unit);
 
