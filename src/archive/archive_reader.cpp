@@ -1,5 +1,7 @@
 #include "pgsluice/archive/archive_reader.hpp"
 
+#include <optional>
+
 #include "pgsluice/archive/frame_codec.hpp"
 #include "pgsluice/error.hpp"
 #include "stream_tracker.hpp"
@@ -14,6 +16,9 @@ class ArchiveReader::Impl {
 
     const ArchiveHeader& header() const noexcept { return header_; }
     const std::vector<IndexEntry>& framesRead() const noexcept { return seen_; }
+    const FrameHeader* failedFrame() const noexcept {
+        return failed_frame_ ? &*failed_frame_ : nullptr;
+    }
     std::uint64_t position() const noexcept { return input_.position(); }
     const std::string& name() const noexcept { return input_.name(); }
     std::string_view backendName() const noexcept { return input_.backendName(); }
@@ -34,6 +39,8 @@ class ArchiveReader::Impl {
     std::vector<IndexEntry> seen_;
     bool done_ = false;
     std::string error_;
+    std::optional<FrameHeader> reading_;       // the frame readNext() is inside of
+    std::optional<FrameHeader> failed_frame_;  // reading_ when next() failed
 };
 
 template <class Where>
@@ -83,12 +90,14 @@ bool ArchiveReader::Impl::next(Frame& out) {
     } catch (const Error& error) {
         // A reader that failed once stays failed: its position is inside a damaged frame.
         error_ = error.what();
+        failed_frame_ = reading_;
         throw;
     }
 }
 
 bool ArchiveReader::Impl::readNext(Frame& out) {
     const std::uint64_t offset = input_.position();
+    reading_.reset();
     char header_bytes[frame_header_size];
     const std::size_t got = input_.read(header_bytes, frame_header_size);
     if (got == 0) {
@@ -105,6 +114,7 @@ bool ArchiveReader::Impl::readNext(Frame& out) {
     }
     const FrameHeader header =
         decodeFrameHeader({header_bytes, frame_header_size}, input_.name(), offset);
+    reading_ = header;
     if (header.type == FrameType::footer) {
         readFooter(header_bytes, header, offset);
         readTrailer(header, offset);
@@ -204,6 +214,9 @@ bool ArchiveReader::next(Frame& out) {
 }
 const std::vector<IndexEntry>& ArchiveReader::framesRead() const noexcept {
     return impl_->framesRead();
+}
+const FrameHeader* ArchiveReader::failedFrame() const noexcept {
+    return impl_->failedFrame();
 }
 std::uint64_t ArchiveReader::position() const noexcept {
     return impl_->position();

@@ -18,6 +18,10 @@ class ArchiveWriter::Impl {
     void appendBlob(FrameType type, std::uint32_t unit, std::string_view bytes);
     UnitSummary endUnit(std::uint32_t unit);
     void finish();
+    void settle() {
+        std::lock_guard lock(mutex_);
+        file_.settle();
+    }
 
     std::uint64_t bytesWritten() const {
         std::lock_guard lock(mutex_);
@@ -197,6 +201,9 @@ UnitSummary ArchiveWriter::endUnit(std::uint32_t unit) {
 }
 void ArchiveWriter::finish() {
     impl_->finish();
+}
+void ArchiveWriter::settle() {
+    impl_->settle();
 }
 std::uint64_t ArchiveWriter::bytesWritten() const {
     return impl_->bytesWritten();

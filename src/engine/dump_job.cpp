@@ -300,7 +300,7 @@ void DumpRun::dumpData() {
     std::vector<std::thread> workers;
     for (int w = 0; w < n; ++w) {
         workers.emplace_back([this] {
-            try {
+            abort_.capture([&] {
                 pg::Connection src = snapshot_->openReader();
                 Watch watch_src(abort_, src);
                 archive::FrameEncoder encoder(options_.compression_level);
@@ -312,9 +312,9 @@ void DumpRun::dumpData() {
                     }
                     dumpUnit(src, encoder, i);
                 }
-            } catch (...) {
-                abort_.fail(std::current_exception());
-            }
+            });
+            // A thread's writes still in flight when it ends would be cancelled.
+            abort_.capture([&] { writer_->settle(); });
         });
     }
     for (auto& t : workers) {

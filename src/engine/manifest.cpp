@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -165,6 +166,34 @@ class Reader {
         const Json& value = field(object, path, key);
         requireObject(value, join(path, key));
         return value;
+    }
+
+    // Calls f(element, element_path, index) for each element of `items` (the array at `path`),
+    // each checked to be an object first.
+    template <class F>
+    void forEach(const Json& items, const std::string& path, F&& f) const {
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const std::string p = element(path, i);
+            requireObject(items[i], p);
+            f(items[i], p, i);
+        }
+    }
+
+    // The same for the array `key` of `object` (an object at `path`); it must be there.
+    template <class F>
+    void forEach(const Json& object, const std::string& path, std::string_view key, F&& f) const {
+        forEach(array(object, path, key), join(path, key), std::forward<F>(f));
+    }
+
+    // Records that `id` stands at `where`; fails at `path` ("<what> <id> is also <where>") when
+    // an earlier element already named it.
+    void requireUnique(std::unordered_map<std::uint32_t, std::string>& seen, std::uint32_t id,
+                       const std::string& where, const std::string& path,
+                       std::string_view what) const {
+        const auto [it, inserted] = seen.emplace(id, where);
+        if (!inserted) {
+            fail(path, fmt::format("{} {} is also {}", what, id, it->second));
+        }
     }
 
     std::string asString(const Json& value, const std::string& path) const {
@@ -333,26 +362,31 @@ std::string dumpJson(const J& value, std::string_view manifest) {
     }
 }
 
+// A JSON array of to_json(item) for each of `items`, in order.
+template <class Items, class F>
+OrderedJson jsonArray(const Items& items, F&& to_json) {
+    OrderedJson out = OrderedJson::array();
+    for (const auto& item : items) {
+        out.push_back(to_json(item));
+    }
+    return out;
+}
+
 // ---- contents: writing ----
 
 OrderedJson tableJson(const pg::Table& t) {
-    OrderedJson columns = OrderedJson::array();
-    for (const pg::Column& c : t.columns) {
-        columns.push_back({{"name", c.name},
-                           {"type_oid", c.type_oid},
-                           {"type_name", c.type_name},
-                           {"not_null", c.not_null},
-                           {"unique", c.unique},
-                           {"nulls_not_distinct", c.nulls_not_distinct}});
-    }
-    OrderedJson indexes = OrderedJson::array();
-    for (const pg::IndexDef& i : t.indexes) {
-        indexes.push_back({{"index_oid", i.index_oid},
-                           {"constraint_oid", i.constraint_oid},
-                           {"name", i.name},
-                           {"create_sql", i.create_sql},
-                           {"attach_sql", i.attach_sql}});
-    }
+    OrderedJson columns = jsonArray(t.columns, [](const pg::Column& c) -> OrderedJson {
+        return {{"name", c.name},           {"type_oid", c.type_oid},
+                {"type_name", c.type_name}, {"not_null", c.not_null},
+                {"unique", c.unique},       {"nulls_not_distinct", c.nulls_not_distinct}};
+    });
+    OrderedJson indexes = jsonArray(t.indexes, [](const pg::IndexDef& i) -> OrderedJson {
+        return {{"index_oid", i.index_oid},
+                {"constraint_oid", i.constraint_oid},
+                {"name", i.name},
+                {"create_sql", i.create_sql},
+                {"attach_sql", i.attach_sql}};
+    });
     // `qualified` is not written: a reader rebuilds it from schema and name.
     return {{"oid", t.oid},
             {"schema", t.schema},
@@ -371,25 +405,18 @@ OrderedJson tableJson(const pg::Table& t) {
 }
 
 OrderedJson catalogJson(const pg::Catalog& catalog) {
-    OrderedJson tables = OrderedJson::array();
-    for (const pg::Table& t : catalog.tables) {
-        tables.push_back(tableJson(t));
-    }
-    OrderedJson sequences = OrderedJson::array();
-    for (const pg::Sequence& s : catalog.sequences) {
-        sequences.push_back({{"oid", s.oid}, {"schema", s.schema}, {"name", s.name}});
-    }
-    OrderedJson others = OrderedJson::array();
-    for (const pg::OtherRelation& o : catalog.other_relations) {
-        others.push_back({{"schema", o.schema}, {"name", o.name}, {"visible", o.visible}});
-    }
-    OrderedJson fks = OrderedJson::array();
-    for (const pg::ForeignKey& fk : catalog.foreign_keys) {
-        fks.push_back({{"oid", fk.oid},
-                       {"name", fk.name},
-                       {"table", fk.table},
-                       {"referenced", fk.referenced}});
-    }
+    OrderedJson tables = jsonArray(catalog.tables, tableJson);
+    OrderedJson sequences = jsonArray(catalog.sequences, [](const pg::Sequence& s) -> OrderedJson {
+        return {{"oid", s.oid}, {"schema", s.schema}, {"name", s.name}};
+    });
+    OrderedJson others =
+        jsonArray(catalog.other_relations, [](const pg::OtherRelation& o) -> OrderedJson {
+            return {{"schema", o.schema}, {"name", o.name}, {"visible", o.visible}};
+        });
+    OrderedJson fks = jsonArray(catalog.foreign_keys, [](const pg::ForeignKey& fk) -> OrderedJson {
+        return {
+            {"oid", fk.oid}, {"name", fk.name}, {"table", fk.table}, {"referenced", fk.referenced}};
+    });
     return {{"server_version", catalog.server_version},
             {"database", catalog.database},
             {"block_size", catalog.block_size},
@@ -402,13 +429,12 @@ OrderedJson catalogJson(const pg::Catalog& catalog) {
 }
 
 OrderedJson archivedTableJson(const ArchivedTable& t) {
-    OrderedJson units = OrderedJson::array();
-    for (const ArchivedUnit& u : t.units) {
-        units.push_back({{"id", u.id},
-                         {"part", u.part},
-                         {"parts", u.parts},
-                         {"estimated_bytes", u.estimated_bytes}});
-    }
+    OrderedJson units = jsonArray(t.units, [](const ArchivedUnit& u) -> OrderedJson {
+        return {{"id", u.id},
+                {"part", u.part},
+                {"parts", u.parts},
+                {"estimated_bytes", u.estimated_bytes}};
+    });
     return {{"oid", t.oid},
             {"with_data", t.with_data},
             {"format", t.format},
@@ -418,8 +444,8 @@ OrderedJson archivedTableJson(const ArchivedTable& t) {
 
 // ---- contents: reading ----
 
+// One element of catalog.tables (already checked to be an object).
 pg::Table readTable(const Reader& r, const Json& v, const std::string& path) {
-    r.requireObject(v, path);
     pg::Table t;
     t.oid = r.u32(v, path, "oid");
     t.schema = r.identifier(v, path, "schema");
@@ -439,12 +465,7 @@ pg::Table readTable(const Reader& r, const Json& v, const std::string& path) {
     t.estimated_rows = r.nonNegative(v, path, "estimated_rows");
     t.binary_safe = r.boolean(v, path, "binary_safe");
 
-    const std::string columns_path = join(path, "columns");
-    const Json& columns = r.array(v, path, "columns");
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-        const std::string p = element(columns_path, i);
-        const Json& c = columns[i];
-        r.requireObject(c, p);
+    r.forEach(v, path, "columns", [&](const Json& c, const std::string& p, std::size_t) {
         pg::Column column;
         column.name = r.identifier(c, p, "name");
         column.type_oid = r.u32(c, p, "type_oid");
@@ -453,14 +474,8 @@ pg::Table readTable(const Reader& r, const Json& v, const std::string& path) {
         column.unique = r.boolean(c, p, "unique");
         column.nulls_not_distinct = r.boolean(c, p, "nulls_not_distinct");
         t.columns.push_back(std::move(column));
-    }
-
-    const std::string indexes_path = join(path, "indexes");
-    const Json& indexes = r.array(v, path, "indexes");
-    for (std::size_t i = 0; i < indexes.size(); ++i) {
-        const std::string p = element(indexes_path, i);
-        const Json& x = indexes[i];
-        r.requireObject(x, p);
+    });
+    r.forEach(v, path, "indexes", [&](const Json& x, const std::string& p, std::size_t) {
         pg::IndexDef index;
         index.index_oid = r.u32(x, p, "index_oid");
         index.constraint_oid = r.u32(x, p, "constraint_oid");
@@ -468,7 +483,7 @@ pg::Table readTable(const Reader& r, const Json& v, const std::string& path) {
         index.create_sql = r.string(x, p, "create_sql");
         index.attach_sql = r.string(x, p, "attach_sql");
         t.indexes.push_back(std::move(index));
-    }
+    });
     return t;
 }
 
@@ -482,56 +497,27 @@ pg::Catalog readCatalog(const Reader& r, const Json& root) {
     catalog.block_size = r.integer(v, path, "block_size", 1, std::numeric_limits<int>::max());
     catalog.schemas = r.strings(v, path, "schemas");
 
-    const std::string tables_path = join(path, "tables");
-    const Json& tables = r.array(v, path, "tables");
-    std::unordered_map<std::uint32_t, std::size_t> table_at;
-    for (std::size_t i = 0; i < tables.size(); ++i) {
-        const std::string p = element(tables_path, i);
-        pg::Table t = readTable(r, tables[i], p);
-        const auto [it, inserted] = table_at.emplace(t.oid, i);
-        if (!inserted) {
-            r.fail(join(p, "oid"),
-                   fmt::format("table oid {} is also {}", t.oid, element(tables_path, it->second)));
-        }
+    std::unordered_map<std::uint32_t, std::string> table_at;
+    r.forEach(v, path, "tables", [&](const Json& x, const std::string& p, std::size_t) {
+        pg::Table t = readTable(r, x, p);
+        r.requireUnique(table_at, t.oid, p, join(p, "oid"), "table oid");
         catalog.tables.push_back(std::move(t));
-    }
-
-    const std::string sequences_path = join(path, "sequences");
-    const Json& sequences = r.array(v, path, "sequences");
-    std::unordered_map<std::uint32_t, std::size_t> sequence_at;
-    for (std::size_t i = 0; i < sequences.size(); ++i) {
-        const std::string p = element(sequences_path, i);
-        const Json& s = sequences[i];
-        r.requireObject(s, p);
+    });
+    std::unordered_map<std::uint32_t, std::string> sequence_at;
+    r.forEach(v, path, "sequences", [&](const Json& s, const std::string& p, std::size_t) {
         pg::Sequence sequence;
         sequence.oid = r.u32(s, p, "oid");
         sequence.schema = r.identifier(s, p, "schema");
         sequence.name = r.identifier(s, p, "name");
         sequence.qualified = qualifiedName(sequence.schema, sequence.name);
-        const auto [it, inserted] = sequence_at.emplace(sequence.oid, i);
-        if (!inserted) {
-            r.fail(join(p, "oid"), fmt::format("sequence oid {} is also {}", sequence.oid,
-                                               element(sequences_path, it->second)));
-        }
+        r.requireUnique(sequence_at, sequence.oid, p, join(p, "oid"), "sequence oid");
         catalog.sequences.push_back(std::move(sequence));
-    }
-
-    const std::string others_path = join(path, "other_relations");
-    const Json& others = r.array(v, path, "other_relations");
-    for (std::size_t i = 0; i < others.size(); ++i) {
-        const std::string p = element(others_path, i);
-        const Json& o = others[i];
-        r.requireObject(o, p);
+    });
+    r.forEach(v, path, "other_relations", [&](const Json& o, const std::string& p, std::size_t) {
         catalog.other_relations.push_back(
             {r.string(o, p, "schema"), r.string(o, p, "name"), r.boolean(o, p, "visible")});
-    }
-
-    const std::string fks_path = join(path, "foreign_keys");
-    const Json& fks = r.array(v, path, "foreign_keys");
-    for (std::size_t i = 0; i < fks.size(); ++i) {
-        const std::string p = element(fks_path, i);
-        const Json& f = fks[i];
-        r.requireObject(f, p);
+    });
+    r.forEach(v, path, "foreign_keys", [&](const Json& f, const std::string& p, std::size_t) {
         pg::ForeignKey fk;
         fk.oid = r.u32(f, p, "oid");
         fk.name = r.string(f, p, "name");
@@ -546,7 +532,7 @@ pg::Catalog readCatalog(const Reader& r, const Json& root) {
                    fmt::format("oid {} names no table of catalog.tables", fk.referenced));
         }
         catalog.foreign_keys.push_back(std::move(fk));
-    }
+    });
 
     catalog.large_objects = r.u32s(v, path, "large_objects");
     std::vector<std::uint32_t> sorted = catalog.large_objects;
@@ -573,10 +559,7 @@ std::vector<ArchivedTable> readArchivedTables(
     }
     std::vector<ArchivedTable> out;
     out.reserve(tables.size());
-    for (std::size_t i = 0; i < tables.size(); ++i) {
-        const std::string p = element(path, i);
-        const Json& v = tables[i];
-        r.requireObject(v, p);
+    r.forEach(tables, path, [&](const Json& v, const std::string& p, std::size_t i) {
         const pg::Table& table = catalog.tables[i];
         ArchivedTable t;
         t.oid = r.u32(v, p, "oid");
@@ -618,10 +601,7 @@ std::vector<ArchivedTable> readArchivedTables(
                                            table.qualified, table.relkind, units.size()));
         }
         std::vector<bool> part_seen(units.size(), false);
-        for (std::size_t j = 0; j < units.size(); ++j) {
-            const std::string up = element(units_path, j);
-            const Json& u = units[j];
-            r.requireObject(u, up);
+        r.forEach(units, units_path, [&](const Json& u, const std::string& up, std::size_t) {
             ArchivedUnit unit;
             unit.id = r.u32(u, up, "id");
             unit.parts =
@@ -637,15 +617,12 @@ std::vector<ArchivedTable> readArchivedTables(
                 r.fail(join(up, "part"), fmt::format("part {} appears twice", unit.part));
             }
             part_seen[static_cast<std::size_t>(unit.part)] = true;
-            const auto [it, inserted] = unit_at.emplace(unit.id, join(up, "id"));
-            if (!inserted) {
-                r.fail(join(up, "id"), fmt::format("unit {} is also {}", unit.id, it->second));
-            }
+            r.requireUnique(unit_at, unit.id, join(up, "id"), join(up, "id"), "unit");
             t.units.push_back(unit);
-        }
+        });
         t.rewritten_columns = r.strings(v, p, "rewritten_columns");
         out.push_back(std::move(t));
-    }
+    });
     return out;
 }
 
@@ -723,10 +700,7 @@ void forEachLargeObjectChunk(std::string_view payload, std::string_view source,
 }
 
 std::string toJson(const Contents& contents) {
-    OrderedJson tables = OrderedJson::array();
-    for (const ArchivedTable& t : contents.tables) {
-        tables.push_back(archivedTableJson(t));
-    }
+    OrderedJson tables = jsonArray(contents.tables, archivedTableJson);
     const SourceInfo& s = contents.source;
     const OrderedJson root = {
         {"version", contents.version},
@@ -749,21 +723,19 @@ std::string toJson(const Contents& contents) {
 }
 
 std::string toJson(const Results& results) {
-    OrderedJson units = OrderedJson::array();
-    for (const UnitResult& u : results.units) {
-        units.push_back({{"id", u.id},
-                         {"rows", u.digest.rows},
-                         {"sum_a", hex64(u.digest.sum_a)},
-                         {"sum_b", hex64(u.digest.sum_b)},
-                         {"raw_bytes", u.raw_bytes}});
-    }
-    OrderedJson sequences = OrderedJson::array();
-    for (const SequenceValue& s : results.sequences) {
-        sequences.push_back({{"oid", s.oid},
-                             {"qualified", s.qualified},
-                             {"last_value", s.last_value},
-                             {"is_called", s.is_called}});
-    }
+    OrderedJson units = jsonArray(results.units, [](const UnitResult& u) -> OrderedJson {
+        return {{"id", u.id},
+                {"rows", u.digest.rows},
+                {"sum_a", hex64(u.digest.sum_a)},
+                {"sum_b", hex64(u.digest.sum_b)},
+                {"raw_bytes", u.raw_bytes}};
+    });
+    OrderedJson sequences = jsonArray(results.sequences, [](const SequenceValue& s) -> OrderedJson {
+        return {{"oid", s.oid},
+                {"qualified", s.qualified},
+                {"last_value", s.last_value},
+                {"is_called", s.is_called}};
+    });
     const OrderedJson root = {{"version", results.version},
                               {"units", std::move(units)},
                               {"sequences", std::move(sequences)},
@@ -819,32 +791,20 @@ Results parseResults(std::string_view json, std::string_view source) {
         Results results;
         results.version = manifest_version;
 
-        const Json& units = r.array(root, "", "units");
-        std::unordered_map<std::uint32_t, std::size_t> unit_at;
-        for (std::size_t i = 0; i < units.size(); ++i) {
-            const std::string p = element("units", i);
-            const Json& u = units[i];
-            r.requireObject(u, p);
+        std::unordered_map<std::uint32_t, std::string> unit_at;
+        r.forEach(root, "", "units", [&](const Json& u, const std::string& p, std::size_t) {
             UnitResult unit;
             unit.id = r.u32(u, p, "id");
             unit.digest.rows = r.u64(u, p, "rows");
             unit.digest.sum_a = r.hexU64(u, p, "sum_a");
             unit.digest.sum_b = r.hexU64(u, p, "sum_b");
             unit.raw_bytes = r.u64(u, p, "raw_bytes");
-            const auto [it, inserted] = unit_at.emplace(unit.id, i);
-            if (!inserted) {
-                r.fail(join(p, "id"),
-                       fmt::format("unit {} is also {}", unit.id, element("units", it->second)));
-            }
+            r.requireUnique(unit_at, unit.id, p, join(p, "id"), "unit");
             results.units.push_back(unit);
-        }
+        });
 
-        const Json& sequences = r.array(root, "", "sequences");
-        std::unordered_map<std::uint32_t, std::size_t> sequence_at;
-        for (std::size_t i = 0; i < sequences.size(); ++i) {
-            const std::string p = element("sequences", i);
-            const Json& s = sequences[i];
-            r.requireObject(s, p);
+        std::unordered_map<std::uint32_t, std::string> sequence_at;
+        r.forEach(root, "", "sequences", [&](const Json& s, const std::string& p, std::size_t) {
             SequenceValue value;
             value.oid = r.u32(s, p, "oid");
             value.qualified = readQualified(r, s, p);
@@ -856,13 +816,9 @@ Results parseResults(std::string_view json, std::string_view source) {
                 r.fail(join(p, "last_value"), "expected a bigint as decimal text");
             }
             value.is_called = r.boolean(s, p, "is_called");
-            const auto [it, inserted] = sequence_at.emplace(value.oid, i);
-            if (!inserted) {
-                r.fail(join(p, "oid"), fmt::format("sequence oid {} is also {}", value.oid,
-                                                   element("sequences", it->second)));
-            }
+            r.requireUnique(sequence_at, value.oid, p, join(p, "oid"), "sequence oid");
             results.sequences.push_back(std::move(value));
-        }
+        });
 
         results.large_objects = r.u64(root, "", "large_objects");
         results.large_object_bytes = r.u64(root, "", "large_object_bytes");

@@ -358,6 +358,14 @@ void RestoreRun::dispatch(std::vector<Lane>& lanes) {
             for (const auto& [id, lane] : open) {
                 reading += (reading.empty() ? "" : ", ") + tableOf(*lane->unit).qualified;
             }
+            if (const archive::FrameHeader* h = stream_->failedFrame()) {
+                if (auto it = plan_unit.find(h->unit); it != plan_unit.end() &&
+                                                       !open.count(h->unit) &&
+                                                       (h->type == archive::FrameType::data ||
+                                                        h->type == archive::FrameType::unit_end)) {
+                    reading += (reading.empty() ? "" : ", ") + tableOf(it->second).qualified;
+                }
+            }
             throw FormatError(fmt::format(
                 "{}{}\n{}", e.what(),
                 reading.empty() ? "" : "\nthe stream was being read for table " + reading,

@@ -76,6 +76,7 @@ class FileWriter::Impl {
     Impl& operator=(const Impl&) = delete;
 
     void append(std::string_view bytes);
+    void settle();
     void finish();
     void commit();
 
@@ -369,6 +370,13 @@ void FileWriter::Impl::writeAllSync(const char* data, std::size_t size,
     }
 }
 
+void FileWriter::Impl::settle() {
+    checkHealthy();
+    while (in_flight_ > 0 || !queue_.empty()) {
+        reapOne();
+    }
+}
+
 void FileWriter::Impl::finish() {
     checkHealthy();
     if (finished_) {
@@ -484,6 +492,9 @@ FileWriter& FileWriter::operator=(FileWriter&&) noexcept = default;
 
 void FileWriter::append(std::string_view bytes) {
     impl_->append(bytes);
+}
+void FileWriter::settle() {
+    impl_->settle();
 }
 void FileWriter::finish() {
     impl_->finish();

@@ -59,6 +59,10 @@ class ArchiveReader {
     // Every frame read so far, in file order; after next() returned false, this equals the
     // footer's index.
     const std::vector<IndexEntry>& framesRead() const noexcept;
+    // After next() threw: the header of the frame it was reading, when that header was read and
+    // passed its field checks (its unit and seq may still be the damaged part: the checksum
+    // covers them); null when the failure came before or between frames.
+    const FrameHeader* failedFrame() const noexcept;
     // Bytes consumed so far.
     std::uint64_t position() const noexcept;
     // The input's name.

@@ -79,6 +79,10 @@ class ArchiveWriter {
     // if the unit is already closed.
     UnitSummary endUnit(std::uint32_t unit);
 
+    // Waits until no write is in flight: a thread that appended must call it before it ends
+    // (see io::FileWriter::settle()). Thread-safe. Throws Error if a write failed.
+    void settle();
+
     // Writes the footer index and the trailer, waits for every write, fsyncs, and renames the
     // file into place. Throws FormatError if a unit or stream was left open, Error if writing
     // fails. A second call after success does nothing.

@@ -64,6 +64,12 @@ class FileWriter {
     // and byte offset) if this or any earlier write failed, or after finish().
     void append(std::string_view bytes);
 
+    // Waits until no write is in flight (the partly filled buffer stays). io_uring runs a write
+    // that would block (a full pipe, a slow disk) on kernel workers that belong to the thread
+    // that submitted it, and cancels it when that thread exits: every thread that appended
+    // must settle() before it ends. Throws Error as append() does.
+    void settle();
+
     // Writes what is buffered, waits for every write and checks it (short writes resubmitted,
     // EINTR/EAGAIN retried), fsyncs a regular file, and throws Error on any failure. Calling it
     // again after success does nothing.
