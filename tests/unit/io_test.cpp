@@ -391,6 +391,37 @@ TEST_P(IoFile, RoundTripThroughAPipe) {
     EXPECT_TRUE(back == data);
 }
 
+// The dump's pattern: worker threads append and end while the pipe is full; the main thread
+// finishes. io_uring cancels a blocked write whose submitting thread has ended, so each worker
+// settles first, and nothing may be lost.
+TEST_P(IoFile, WritesOfAnEndedThreadArriveWhenItSettled) {
+    const std::string data = testBytes(1 << 20, 11);
+    Pipe pipe;
+    FileWriter writer(FileDescriptor(pipe.write_end), "pipe", mode(), WriterOptions{65536, 4});
+    std::string error;
+    std::thread worker([&] {
+        try {
+            appendInPieces(writer, data, 7);
+            writer.settle();
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    });
+    FileReader reader(FileDescriptor(pipe.read_end), "pipe", mode(), small_reader);
+    std::string back;
+    std::thread consumer([&] {
+        // Late, so the worker ends with writes blocked on the full pipe.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        back = readAll(reader, 5000);
+    });
+    worker.join();  // ends with the pipe likely full and the reader behind
+    writer.commit();
+    consumer.join();
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(back.size(), data.size());
+    EXPECT_TRUE(back == data);
+}
+
 TEST_P(IoFile, NonBlockingPipeEndsWaitInsteadOfFailing) {
     // A parent process may leave stdin/stdout non-blocking; EAGAIN must be waited out.
     const std::string data = testBytes(300000, 11);
