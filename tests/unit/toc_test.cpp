@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pgsluice/engine/selection.hpp"
@@ -282,26 +283,38 @@ TEST(TocParse, UnknownDescriptionIsOneWord) {
 }
 
 TEST(TocParse, MalformedLinesNameTheirLineNumber) {
-    EXPECT_EQ(formatError([] { pg::parseTocList(";\n12 TABLE public t postgres\n"); }),
-              "line 2 is not a table of contents entry: `12 TABLE public t postgres`");
-    EXPECT_EQ(formatError([] {
-                  pg::parseTocList("12; 1259 1 TABLE public t postgres\n;\tdepends on: 3 x\n");
-              }),
-              "line 2 is not a list of dump ids: `;\tdepends on: 3 x`");
-    EXPECT_EQ(formatError([] { pg::parseTocList(";\n;\tdepends on: 3\n"); }),
-              "line 2 lists dependencies but follows no entry");
-    EXPECT_EQ(formatError([] { pg::parseTocList("-4; 1259 1 TABLE public t postgres\n"); }),
-              "line 1 is not a table of contents entry: `-4; 1259 1 TABLE public t postgres`");
+    const struct {
+        std::string_view listing;
+        std::string message;
+    } cases[] = {
+        {";\n12 TABLE public t postgres\n",
+         "line 2 is not a table of contents entry: `12 TABLE public t postgres`"},
+        {"12; 1259 1 TABLE public t postgres\n;\tdepends on: 3 x\n",
+         "line 2 is not a list of dump ids: `;\tdepends on: 3 x`"},
+        {";\n;\tdepends on: 3\n", "line 2 lists dependencies but follows no entry"},
+        {"-4; 1259 1 TABLE public t postgres\n",
+         "line 1 is not a table of contents entry: `-4; 1259 1 TABLE public t postgres`"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.listing);
+        EXPECT_EQ(formatError([&] { pg::parseTocList(c.listing); }), c.message);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // leftOutEntries
 
-TEST(TocLeftOut, SkippedTableTakesEverythingThatDependsOnIt) {
-    std::vector<TocEntry> toc = pg::parseTocList(kListing);
+// What leftOutEntries leaves out of kListing when the tables `skip` are skipped and the schemas
+// `excluded_schemas` excluded.
+std::set<int> listingLeftOut(std::set<uint32_t> skip, std::set<std::string> excluded_schemas = {}) {
     SelectionResult selection;
-    selection.skip = {kOrders};
-    std::set<int> expected = {
+    selection.skip = std::move(skip);
+    selection.excluded_schemas = std::move(excluded_schemas);
+    return leftOutEntries(pg::parseTocList(kListing), selection);
+}
+
+TEST(TocLeftOut, SkippedTableTakesEverythingThatDependsOnIt) {
+    const std::set<int> expected = {
         219,   // TABLE orders
         3446,  // COMMENT ON TABLE
         3447,  // COMMENT ON COLUMN
@@ -319,7 +332,7 @@ TEST(TocLeftOut, SkippedTableTakesEverythingThatDependsOnIt) {
         3272,  // FK CONSTRAINT of app.items pointing at orders
         3271,  // FK CONSTRAINT of orders pointing at customers
     };
-    EXPECT_EQ(leftOutEntries(toc, selection), expected);
+    EXPECT_EQ(listingLeftOut({kOrders}), expected);
 }
 
 TEST(TocLeftOut, NothingSelectedAwayLeavesNothingOut) {
@@ -329,18 +342,11 @@ TEST(TocLeftOut, NothingSelectedAwayLeavesNothingOut) {
 TEST(TocLeftOut, KeptPartitionStaysWhenItsParentIsLeftOut) {
     // pg_dump 15 creates a partition as a plain table and attaches it in a TABLE ATTACH entry;
     // -T on the parent keeps the partition (pg_dump's rule), so only the attaching goes.
-    std::vector<TocEntry> toc = pg::parseTocList(kListing);
-    SelectionResult selection;
-    selection.skip = {kEvents};
-    std::set<int> expected = {230, 3246, 3268, 3269, 3270};
-    EXPECT_EQ(leftOutEntries(toc, selection), expected);
+    EXPECT_EQ(listingLeftOut({kEvents}), (std::set<int>{230, 3246, 3268, 3269, 3270}));
 }
 
 TEST(TocLeftOut, ExcludedSchemaTakesItsObjects) {
-    std::vector<TocEntry> toc = pg::parseTocList(kListing);
-    SelectionResult selection;
-    selection.excluded_schemas = {"audit"};
-    std::set<int> expected = {
+    const std::set<int> expected = {
         7,     // SCHEMA audit
         3439,  // its COMMENT
         3440,  // its ACL
@@ -354,19 +360,15 @@ TEST(TocLeftOut, ExcludedSchemaTakesItsObjects) {
         229,   // VIEW recent
         3444,  // its ACL
     };
-    EXPECT_EQ(leftOutEntries(toc, selection), expected);
+    EXPECT_EQ(listingLeftOut({}, {"audit"}), expected);
     // With the tables in skip too, as applySelection gives them: the same.
-    selection.skip = {kLog};
-    EXPECT_EQ(leftOutEntries(toc, selection), expected);
+    EXPECT_EQ(listingLeftOut({kLog}, {"audit"}), expected);
 }
 
 TEST(TocLeftOut, ExcludedPublicSchemaHasNoSchemaEntry) {
     // pg_dump 15 lists no SCHEMA entry for a default public schema, so its objects depend on
     // nothing: the namespace column finds them.
-    std::vector<TocEntry> toc = pg::parseTocList(kListing);
-    SelectionResult selection;
-    selection.excluded_schemas = {"public"};
-    std::set<int> out = leftOutEntries(toc, selection);
+    const std::set<int> out = listingLeftOut({}, {"public"});
     for (int id : {232, 3441, 233, 219, 217, 221, 230, 231, 3246, 3273, 3426, 3272}) {
         EXPECT_TRUE(out.count(id)) << id;
     }
