@@ -1,6 +1,7 @@
 #include "pgsluice/engine/restore_job.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -93,6 +94,11 @@ class RestoreRun : public LoadRun {
 
 ServerIdentity RestoreRun::openSource() {
     if (restore_.file == "-") {
+        if (::isatty(STDIN_FILENO)) {
+            throw UsageError(
+                "standard input is a terminal: give -f FILE, or pipe an archive in "
+                "(pgsluice dump -f - ... | pgsluice restore -f - ...)");
+        }
         stream_.emplace(
             io::FileReader(io::FileDescriptor::borrow(0), "standard input", restore_.io));
     } else {
