@@ -77,7 +77,9 @@ void LoadRun::run() {
                         : fmt::format("--swap: {} is exactly as it was, but {}.", swap->liveName(),
                                       problem);
         }
-        std::string message = fmt::format("{}\n{}", e.what(), state);
+        std::string details = failureDetails();
+        std::string message = details.empty() ? fmt::format("{}\n{}", e.what(), state)
+                                              : fmt::format("{}\n{}\n{}", e.what(), details, state);
         writeReport(abort_.interrupted() ? "interrupted" : "failed", message);
         if (state_ != TargetState::untouched) {
             progress_.printSummary();

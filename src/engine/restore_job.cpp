@@ -67,7 +67,7 @@ class RestoreRun : public LoadRun {
     void loadLargeObjects(pg::Connection& target, std::string_view payload);
     void unitLoaded(size_t unit, const RowDigest& digest);
     void checkDigests();
-    std::string completedTables();
+    std::string failureDetails() override;
     const pg::Table& tableOf(size_t unit) const {
         return *plan_.tables[plan_.units[unit].table].table;
     }
@@ -294,13 +294,7 @@ void RestoreRun::moveFromFile() {
             loadUnit(dst, plan_.units[i], [&](const CopySink& sink) {
                 UnitFeeder feeder(sink, tableOf(i).binary_safe);
                 for (size_t f : info.frames) {
-                    archive::Frame frame;
-                    try {
-                        frame = file_->readFrame(file_->entries()[f], decoder);
-                    } catch (const FormatError& e) {
-                        throw FormatError(fmt::format("{}\n{}", e.what(), completedTables()));
-                    }
-                    feeder.put(frame.payload);
+                    feeder.put(file_->readFrame(file_->entries()[f], decoder).payload);
                 }
                 digest = feeder.finish();
             });
@@ -373,9 +367,8 @@ void RestoreRun::dispatch(std::vector<Lane>& lanes) {
                 }
             }
             throw FormatError(fmt::format(
-                "{}{}\n{}", e.what(),
-                reading.empty() ? "" : "\nthe stream was being read for table " + reading,
-                completedTables()));
+                "{}{}", e.what(),
+                reading.empty() ? "" : "\nthe stream was being read for table " + reading));
         }
         abort_.check();
         const archive::FrameHeader& h = frame.header;
@@ -528,8 +521,12 @@ void RestoreRun::unitLoaded(size_t unit, const RowDigest& digest) {
     }
 }
 
-std::string RestoreRun::completedTables() {
+// Said once every worker has stopped, so that it agrees with the tables reported as loaded.
+std::string RestoreRun::failureDetails() {
     std::lock_guard lock(mutex_);
+    if (units_left_.empty()) {
+        return "";  // failed before the data phase
+    }
     std::string incomplete;
     for (size_t t = 0; t < plan_.tables.size(); ++t) {
         if (units_left_[t] > 0) {
@@ -540,7 +537,7 @@ std::string RestoreRun::completedTables() {
     for (const auto& n : completed_) {
         names += (names.empty() ? "" : ", ") + n;
     }
-    return fmt::format("tables loaded completely before that: {}\ntables not loaded completely: {}",
+    return fmt::format("tables loaded completely: {}\ntables not loaded completely: {}",
                        names.empty() ? "none" : names, incomplete.empty() ? "none" : incomplete);
 }
 

@@ -92,6 +92,9 @@ class LoadRun {
     virtual void moveLargeObjects(pg::Connection& target) = 0;
     // --verify: throws Error when the target does not match the source.
     virtual void verifyLoad() = 0;
+    // What the source can add to a failure's message once every worker stopped (restore: which
+    // tables were loaded completely); empty for nothing.
+    virtual std::string failureDetails() { return ""; }
     // Adds the source's keys to the --report JSON.
     virtual void extendReport(nlohmann::ordered_json& report) { (void)report; }
 
