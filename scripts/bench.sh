@@ -8,13 +8,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/lib/cluster.sh"
 
 COPY_TOOLS=(pgsluice pgsluice-rules pgcopydb pgdump pgdump-dir)
-ARCHIVE_TOOLS=(pgsluice-dump pgdump-fc pgsluice-restore pgsluice-restore-pipe pgrestore-dir)
+ARCHIVE_TOOLS=(pgsluice-dump pgdump-fc pgsluice-restore pgsluice-restore-pipe pgsluice-restore-noanalyze
+  pgrestore-dir)
 ALL_TOOLS=("${COPY_TOOLS[@]}" "${ARCHIVE_TOOLS[@]}")
 
 # Targets of issue #4 (pgsluice / pg_dump or pg_restore; at most this).
 TARGET_DUMP_TIME=0.2       # pgsluice-dump vs pgdump-fc, median time
 TARGET_DUMP_SIZE=0.85      # pgsluice archive bytes vs pg_dump -Fc file bytes
-TARGET_RESTORE_TIME=0.7    # pgsluice-restore (and -pipe) vs pgrestore-dir, median time
+TARGET_RESTORE_TIME=0.7    # pgsluice-restore (and -pipe, -noanalyze) vs pgrestore-dir, median time
 PGSLUICE_EXTRA=()
 
 usage() {
@@ -39,6 +40,9 @@ The archive tools time one half of a dump and restore each (issue #4):
   pgdump-fc              pg_dump -Fc -f WORKDIR/FILE S          (default compression)
   pgsluice-restore       build/pgsluice restore --target T -f ARCHIVE -j N --progress none
   pgsluice-restore-pipe  cat ARCHIVE | build/pgsluice restore --target T -f - -j N ...
+  pgsluice-restore-noanalyze
+                         build/pgsluice restore --target T -f ARCHIVE -j N --progress none
+                           --skip-analyze         (no ANALYZE: the same work as pg_restore)
   pgrestore-dir          pg_restore -j N --no-owner -d T DIRARCHIVE
 
 The restore tools read archives written once, untimed, before the first run (a
@@ -46,11 +50,12 @@ pgsluice dump -j N and a pg_dump -Fd -j N of the source); every restore goes int
 freshly created empty database, and only the restore is timed. The summary gives
 the ratios issue #4 sets targets for: dump time pgsluice-dump / pgdump-fc (<= $TARGET_DUMP_TIME),
 archive size pgsluice / pg_dump -Fc bytes (<= $TARGET_DUMP_SIZE), restore time
-pgsluice-restore(-pipe) / pgrestore-dir (<= $TARGET_RESTORE_TIME).
+pgsluice-restore(-pipe, -noanalyze) / pgrestore-dir (<= $TARGET_RESTORE_TIME).
 
 The tools do not do quite the same work: pgcopydb also VACUUM ANALYZEs every table
 on the target, pgsluice copy and restore ANALYZE it (copy not if told --skip-analyze
-through --pgsluice-args), pg_restore does neither.
+through --pgsluice-args, restore not in pgsluice-restore-noanalyze), pg_restore does
+neither; pgsluice-restore-noanalyze / pgrestore-dir is the same-work restore ratio.
 
 Every copy and restore is checked (row count of every table, number of indexes and
 constraints equal to the source), every dump archive too (pgsluice inspect,
@@ -226,6 +231,12 @@ run_pgsluice_restore_pipe() {
     timed main "$PGSLUICE" restore --target "$TGT" -f - -j "$JOBS" --progress none
 }
 
+# pgsluice restore without its ANALYZE: the same work as pg_restore.
+run_pgsluice_restore_noanalyze() {
+  timed main "$PGSLUICE" restore --target "$TGT" -f "$PGSLUICE_ARCHIVE" -j "$JOBS" --progress none \
+    --skip-analyze
+}
+
 run_pgrestore_dir() {
   timed main pg_restore -j "$JOBS" --no-owner -d "$TGT" "$PGDUMP_DIR_ARCHIVE"
 }
@@ -235,7 +246,7 @@ run_pgrestore_dir() {
 tool_kind() {
   case $1 in
     pgsluice-dump|pgdump-fc) echo dump ;;
-    pgsluice-restore|pgsluice-restore-pipe|pgrestore-dir) echo restore ;;
+    pgsluice-restore|pgsluice-restore-pipe|pgsluice-restore-noanalyze|pgrestore-dir) echo restore ;;
     *) echo copy ;;
   esac
 }
@@ -255,7 +266,7 @@ path_bytes() {
 
 tool_version() {
   case $1 in
-    pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe)
+    pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe|pgsluice-restore-noanalyze)
       "$PGSLUICE" --version 2>/dev/null | head -n 1 || echo unknown ;;
     pgcopydb) pgcopydb --version 2>/dev/null | grep -m1 -o 'version .*' || echo unknown ;;
     pgdump|pgdump-dir|pgdump-fc) pg_dump --version ;;
@@ -274,6 +285,7 @@ tool_label() {
     pgdump-fc) echo "pg_dump -Fc" ;;
     pgsluice-restore) echo "pgsluice restore" ;;
     pgsluice-restore-pipe) echo "cat | pgsluice restore -f -" ;;
+    pgsluice-restore-noanalyze) echo "pgsluice restore --skip-analyze" ;;
     pgrestore-dir) echo "pg_restore -j (of pg_dump -Fd)" ;;
   esac
 }
@@ -351,7 +363,7 @@ prepare_archives() {
   local need_pgs=0 need_dir=0 t log_file
   for t; do
     case $t in
-      pgsluice-restore|pgsluice-restore-pipe) need_pgs=1 ;;
+      pgsluice-restore|pgsluice-restore-pipe|pgsluice-restore-noanalyze) need_pgs=1 ;;
       pgrestore-dir) need_dir=1 ;;
     esac
   done
@@ -367,7 +379,8 @@ prepare_archives() {
       PGSLUICE_ARCHIVE_BYTES=$(path_bytes "$PGSLUICE_ARCHIVE")
       log "    $(human_bytes "$PGSLUICE_ARCHIVE_BYTES")"
     else
-      prep_failed "pgsluice dump" "$log_file" pgsluice-restore pgsluice-restore-pipe
+      prep_failed "pgsluice dump" "$log_file" pgsluice-restore pgsluice-restore-pipe \
+        pgsluice-restore-noanalyze
     fi
   fi
   if ((need_dir)); then
@@ -503,7 +516,7 @@ archive_line() {
   else
     detail="${a:--} s / ${b:--} s"
   fi
-  printf '  %-52s %6s  %-26s target <= %-5s %s\n' "$what" "$r" "($detail)" "$target" "$met"
+  printf '  %-70s %6s  %-26s target <= %-5s %s\n' "$what" "$r" "($detail)" "$target" "$met"
 }
 
 max_of() {
@@ -572,7 +585,8 @@ main() {
   PGSLUICE=${PGSLUICE_BIN:-$ROOT/build/pgsluice}
   for t in "${tools[@]}"; do
     case $t in
-      pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe)
+      pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe|\
+      pgsluice-restore-noanalyze)
         if [[ ! -x "$PGSLUICE" ]]; then
           log "$PGSLUICE is missing: building it with scripts/setup.sh --target pgsluice"
           "$ROOT/scripts/setup.sh" --target pgsluice
@@ -670,8 +684,8 @@ main() {
     "$(human_bytes "$src_bytes")" "$(awk -F'\t' '{ s += $2 } END { print s }' <<<"$src_stats")" \
     "$(wc -l <<<"$src_stats")" "$JOBS" "$runs" "$(cluster_pg_version)" "$(nproc 2>/dev/null || echo '?')"
   echo
-  printf '%-30s %9s  %-24s %9s %9s %11s %10s\n' tool "median s" "runs (s)" "vs copydb" "vs dump" "peak RSS" "max RSS"
-  printf '%-30s %9s  %-24s %9s %9s %11s %10s\n' "$(printf '%.0s-' {1..30})" --------- \
+  printf '%-31s %9s  %-24s %9s %9s %11s %10s\n' tool "median s" "runs (s)" "vs copydb" "vs dump" "peak RSS" "max RSS"
+  printf '%-31s %9s  %-24s %9s %9s %11s %10s\n' "$(printf '%.0s-' {1..31})" --------- \
     ------------------------ --------- --------- ----------- ----------
   local any_failed=0 med runs_s tree_mib max_mib status kind base_copydb base_dump json_extra
   local json_tools="" any_archive=0
@@ -714,7 +728,7 @@ main() {
      \"input_archive_bytes\": ${in_bytes:-null},
      \"ratio_vs_pgrestore_dir\": $(json_ratio "$med" "$med_pgrestore")" ;;
     esac
-    printf '%-30s %9s  %-24s %9s %9s %7s MiB %6s MiB%s\n' "$(tool_label "$t")" \
+    printf '%-31s %9s  %-24s %9s %9s %7s MiB %6s MiB%s\n' "$(tool_label "$t")" \
       "$( [[ $med == null ]] && echo - || echo "$med")" "${runs_s// /, }" \
       "$(ratio "$med" "$base_copydb")" "$(ratio "$med" "$base_dump")" "$tree_mib" "$max_mib" \
       "$( [[ $status == ok ]] || echo "  <-- $status")"
@@ -733,6 +747,7 @@ main() {
   if ((any_archive)); then
     local m_dump=${med_of[pgsluice-dump]:-} m_restore=${med_of[pgsluice-restore]:-}
     local m_pipe=${med_of[pgsluice-restore-pipe]:-} b_pgs=${bytes_of[pgsluice-dump]:-}
+    local m_noan=${med_of[pgsluice-restore-noanalyze]:-}
     echo
     echo "Archives: pgsluice against pg_dump / pg_restore, -j $JOBS (issue #4 targets; below 1 = faster / smaller):"
     archive_line "dump time: pgsluice dump / pg_dump -Fc" "$m_dump" "$med_fc" "$TARGET_DUMP_TIME" s
@@ -741,6 +756,8 @@ main() {
       "$TARGET_RESTORE_TIME" s
     archive_line "restore time: pgsluice restore -f - / pg_restore -j" "$m_pipe" "$med_pgrestore" \
       "$TARGET_RESTORE_TIME" s
+    archive_line "restore time, same work as pg_restore (--skip-analyze) / pg_restore -j" \
+      "$m_noan" "$med_pgrestore" "$TARGET_RESTORE_TIME" s
     if [[ -n $PGSLUICE_ARCHIVE_BYTES || -n $PGDUMP_DIR_ARCHIVE_BYTES ]]; then
       printf '  restored archives (written once, untimed): pgsluice %s, pg_dump -Fd %s\n' \
         "$( [[ -n $PGSLUICE_ARCHIVE_BYTES ]] && human_bytes "$PGSLUICE_ARCHIVE_BYTES" || echo -)" \
@@ -756,6 +773,8 @@ main() {
                      \"target\": $TARGET_RESTORE_TIME, \"met\": $(meets "$m_restore" "$med_pgrestore" "$TARGET_RESTORE_TIME")},
     \"restore_pipe_time\": {\"tool\": \"pgsluice-restore-pipe\", \"baseline\": \"pgrestore-dir\", \"ratio\": $(json_ratio "$m_pipe" "$med_pgrestore"),
                           \"target\": $TARGET_RESTORE_TIME, \"met\": $(meets "$m_pipe" "$med_pgrestore" "$TARGET_RESTORE_TIME")},
+    \"restore_time_no_analyze\": {\"tool\": \"pgsluice-restore-noanalyze\", \"baseline\": \"pgrestore-dir\", \"ratio\": $(json_ratio "$m_noan" "$med_pgrestore"),
+                                \"target\": $TARGET_RESTORE_TIME, \"met\": $(meets "$m_noan" "$med_pgrestore" "$TARGET_RESTORE_TIME")},
     \"restore_inputs\": {\"pgsluice_archive_bytes\": ${PGSLUICE_ARCHIVE_BYTES:-null},
                        \"pgdump_dir_archive_bytes\": ${PGDUMP_DIR_ARCHIVE_BYTES:-null}}
   }"
