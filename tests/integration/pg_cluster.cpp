@@ -1441,4 +1441,21 @@ std::string emptyTarget(std::string_view hint) {
     return db;
 }
 
+std::string liveTarget(std::string_view hint) {
+    std::string db = uniqueDatabaseName(hint);
+    target().createDatabase(db);
+    target().exec(db, "CREATE TABLE old_data (a int); INSERT INTO old_data VALUES (1), (2)");
+    return db;
+}
+
+std::string databasesBeside(const std::string& live) {
+    std::string out;
+    for (const auto& row : target().query(
+             "postgres", "SELECT datname FROM pg_database WHERE datname <> '" + live +
+                             "' AND starts_with(datname, left('" + live + "', 40)) ORDER BY 1")) {
+        out += row[0] + " ";
+    }
+    return out;
+}
+
 }  // namespace pgsluice::integration

@@ -234,6 +234,15 @@ inline TestCluster& target() {
 // A new empty database on the target cluster; returns its name (uniqueDatabaseName(hint)).
 std::string emptyTarget(std::string_view hint);
 
+// A live target database with content of its own (table old_data, two rows), to see whether a
+// run that should leave it alone does.
+std::string liveTarget(std::string_view hint);
+
+// The databases a --swap of `live` created next to it on the target (new or old copies), space
+// separated. Their names start with the live name, cut to leave room for a suffix within
+// PostgreSQL's 63 bytes.
+std::string databasesBeside(const std::string& live);
+
 // A fresh database on cluster holding sqlDir()/fixture: the fixture is loaded once per cluster
 // into a template database ("tpl_" + its name), then each call clones it (much faster than
 // loading). Returns the new database's name (uniqueDatabaseName(hint)).

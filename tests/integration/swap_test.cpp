@@ -21,26 +21,6 @@ RunResult swapCopy(const std::string& src, const std::string& dst,
     return runPgsluice(args);
 }
 
-// The databases a swap of `live` created next to it (new or old copies). Their names start
-// with the live name, cut to leave room for a suffix within PostgreSQL's 63 bytes.
-std::string databasesBeside(const std::string& live) {
-    std::string out;
-    for (const auto& row : target().query(
-             "postgres", "SELECT datname FROM pg_database WHERE datname <> '" + live +
-                             "' AND starts_with(datname, left('" + live + "', 40)) ORDER BY 1")) {
-        out += row[0] + " ";
-    }
-    return out;
-}
-
-// A live target database with content of its own, to see whether it survives.
-std::string liveTarget(std::string_view hint) {
-    std::string db = uniqueDatabaseName(hint);
-    target().createDatabase(db);
-    target().exec(db, "CREATE TABLE old_data (a int); INSERT INTO old_data VALUES (1), (2)");
-    return db;
-}
-
 TEST(Swap, ASuccessfulSwapReplacesTheDatabase) {
     std::string src = fixtureDatabase(source(), "all_types.sql", "swapok");
     std::string dst = liveTarget("swapok");

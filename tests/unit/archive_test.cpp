@@ -33,16 +33,10 @@
 namespace pgsluice::archive {
 namespace {
 
+using pgsluice::testing::readWholeFile;
 using pgsluice::testing::TempDir;
 
 namespace fs = std::filesystem;
-
-std::string readWholeFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 // An in-memory regular file holding `bytes`, so the corruption loops do not touch the disk.
 io::FileDescriptor memoryFile(std::string_view bytes) {

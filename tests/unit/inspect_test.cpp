@@ -29,16 +29,10 @@
 namespace pgsluice::engine {
 namespace {
 
+using pgsluice::testing::readWholeFile;
 using pgsluice::testing::TempDir;
 
 namespace fs = std::filesystem;
-
-std::string readWholeFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 void writeWholeFile(const std::string& path, const std::string& bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -35,18 +35,12 @@
 namespace pgsluice::io {
 namespace {
 
+using pgsluice::testing::readWholeFile;
 using pgsluice::testing::TempDir;
 
 namespace fs = std::filesystem;
 
 // A fresh directory per test, removed afterwards.
-
-std::string readWholeFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 // Deterministic bytes that are not a repeating pattern, so misplaced chunks show up.
 std::string testBytes(std::size_t size, std::uint64_t seed) {

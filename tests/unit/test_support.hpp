@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -22,6 +24,14 @@ inline ::testing::AssertionResult containsFormat(const char* text_expr, const ch
     }
     return ::testing::AssertionFailure() << text_expr << " does not contain " << part_expr
                                          << "\n  text: " << text << "\n  part: " << part;
+}
+
+// The bytes of a file (empty if it cannot be read).
+inline std::string readWholeFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
 }
 
 // A fresh directory under $TMPDIR, removed with its contents when the object dies.
