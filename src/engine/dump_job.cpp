@@ -111,8 +111,7 @@ class DumpRun {
     std::vector<pg::TocEntry> toc_;
     std::optional<archive::ArchiveWriter> writer_;
     std::vector<UnitResult> results_;  // per plan unit (unit id = plan index)
-    std::vector<uint32_t> large_objects_;
-    std::optional<uint32_t> large_object_unit_;
+    Contents contents_;                // what the archive holds, as its contents manifest says
     uint64_t large_object_bytes_ = 0;
     std::atomic<size_t> next_unit_{0};
 };
@@ -221,7 +220,7 @@ void DumpRun::writeSchema() {
 }
 
 void DumpRun::writeContents() {
-    Contents c;
+    Contents& c = contents_;
     c.writer = "pgsluice 0.1.0";
     c.source = source_;
     c.selection = options_.selection_args;
@@ -285,10 +284,8 @@ void DumpRun::writeContents() {
             cat.large_objects.push_back(oid);
         }
     }
-    large_objects_ = cat.large_objects;
-    if (!large_objects_.empty()) {
-        large_object_unit_ = static_cast<uint32_t>(plan_.units.size());
-        c.large_object_unit = large_object_unit_;
+    if (!cat.large_objects.empty()) {
+        c.large_object_unit = static_cast<uint32_t>(plan_.units.size());
     }
     writer_->appendBlob(archive::FrameType::manifest, contents_stream, toJson(c));
 }
@@ -329,7 +326,7 @@ void DumpRun::dumpUnit(pg::Connection& src, archive::FrameEncoder& encoder, size
     progress_.unitStarted(unit.table);
     FrameBuilder frames(*writer_, encoder, id);
     std::string& buf = frames.buffer();
-    StreamDigest digest(table.binary_safe);
+    RowDigest digest;
     try {
         if (table.binary_safe) {
             // Frames hold whole rows without the stream's header and trailer; rows of a ruled
@@ -343,7 +340,6 @@ void DumpRun::dumpUnit(pg::Connection& src, archive::FrameEncoder& encoder, size
             }
             copy::RowSplitter splitter(
                 copy::SplitterOptions{static_cast<int>(table.columns.size())});
-            digest.feed(copy::copy_plain_header);
             readUnit(src, table, unit, [&](std::string_view chunk) {
                 splitter.feed(copy::asBytes(chunk), [&](const copy::Row& row) {
                     size_t start = buf.size();
@@ -352,7 +348,7 @@ void DumpRun::dumpUnit(pg::Connection& src, archive::FrameEncoder& encoder, size
                     } else {
                         buf.append(copy::asText(row.bytes));
                     }
-                    digest.feed(std::string_view(buf).substr(start));
+                    digest.addRow(std::string_view(buf).substr(start));
                     frames.rowAdded();
                 });
                 progress_.addBytes(unit.table, static_cast<long long>(chunk.size()));
@@ -361,13 +357,14 @@ void DumpRun::dumpUnit(pg::Connection& src, archive::FrameEncoder& encoder, size
                 }
             });
             splitter.finish();
-            digest.feed(copy::copy_trailer);
         } else {
             // COPY text: one row per line; frames end at line ends.
+            StreamDigest lines(false);
             readUnit(src, table, unit, [&](std::string_view chunk) {
-                digest.feed(chunk);
+                uint64_t before = lines.digest().rows;
+                lines.feed(chunk);
                 buf.append(chunk);
-                frames.addRows(static_cast<uint64_t>(std::count(chunk.begin(), chunk.end(), '\n')));
+                frames.addRows(lines.digest().rows - before);
                 if (size_t end = buf.rfind('\n'); buf.size() >= kFrameBytes && end != buf.npos) {
                     frames.flush(end + 1);
                 }
@@ -376,48 +373,44 @@ void DumpRun::dumpUnit(pg::Connection& src, archive::FrameEncoder& encoder, size
                     throw Cancelled("stopped");
                 }
             });
+            lines.finish();
+            digest = lines.digest();
         }
         frames.flush(buf.size());
-        digest.finish();
         writer_->endUnit(id);
     } catch (const Cancelled&) {
         throw;
     } catch (const Error& e) {
         abort_.rethrowWith(e, "dumping " + describeUnit(table, unit));
     }
-    results_[i] = {id, digest.digest(), frames.rawBytes()};
-    progress_.unitDone(unit.table, static_cast<long long>(digest.digest().rows));
+    results_[i] = {id, digest, frames.rawBytes()};
+    progress_.unitDone(unit.table, static_cast<long long>(digest.rows));
 }
 
 void DumpRun::dumpLargeObjects() {
-    if (!large_object_unit_) {
+    if (!contents_.large_object_unit) {
         return;
     }
     archive::FrameEncoder encoder(options_.compression_level);
-    FrameBuilder frames(*writer_, encoder, *large_object_unit_);
-    readLargeObjects(snapshot_->control(), large_objects_, abort_,
+    FrameBuilder frames(*writer_, encoder, *contents_.large_object_unit);
+    readLargeObjects(snapshot_->control(), contents_.catalog.large_objects, abort_,
                      [&](const LargeObjectChunk& chunk) {
                          appendLargeObjectChunk(frames.buffer(), chunk);
                          large_object_bytes_ += chunk.bytes.size();
                          frames.rowAdded();
                      });
     frames.flush(frames.buffer().size());
-    writer_->endUnit(*large_object_unit_);
-    progress_.info(fmt::format("dumped {} large objects ({})", large_objects_.size(),
+    writer_->endUnit(*contents_.large_object_unit);
+    progress_.info(fmt::format("dumped {} large objects ({})",
+                               contents_.catalog.large_objects.size(),
                                formatBytes(static_cast<double>(large_object_bytes_))));
 }
 
 void DumpRun::writeResults(double seconds) {
     Results r;
     r.units = results_;
-    std::vector<pg::Sequence> sequences;
-    for (const auto& seq : catalog_.sequences) {
-        if (tocHas(toc_, "SEQUENCE", seq.oid)) {
-            sequences.push_back(seq);
-        }
-    }
-    r.sequences = readSequenceValues(snapshot_->control(), sequences);
-    r.large_objects = large_objects_.size();
+    r.sequences = readSequenceValues(snapshot_->control(), contents_.catalog.sequences);
+    r.large_objects = contents_.catalog.large_objects.size();
     r.large_object_bytes = large_object_bytes_;
     auto now = std::chrono::system_clock::now();
     std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -430,29 +423,20 @@ void DumpRun::writeResults(double seconds) {
 }
 
 void DumpRun::writeReport(const std::string& status, const std::string& error) {
-    if (options_.report_file.empty()) {
-        return;
-    }
-    nlohmann::ordered_json report = progress_.report();
-    report["command"] = "dump";
-    report["archive"] = options_.file;
-    if (writer_) {
-        report["archive_bytes"] = writer_->bytesWritten();
-        report["io"] = writer_->backendName();
-    }
-    report["compression_level"] = options_.compression_level;
-    if (prepared_.sanitizing) {
-        report["rules_hash"] = prepared_.sanitizing->rules_hash;
-    }
-    report["status"] = status;
-    if (!error.empty()) {
-        report["error"] = error;
-    }
-    std::ofstream out(options_.report_file);
-    out << report.dump(2) << "\n";
-    if (!out) {
-        progress_.warn(fmt::format("cannot write the report to {}", options_.report_file));
-    }
+    progress_.writeReport(
+        options_.report_file, "dump",
+        [&](nlohmann::ordered_json& report) {
+            report["archive"] = options_.file;
+            if (writer_) {
+                report["archive_bytes"] = writer_->bytesWritten();
+                report["io"] = writer_->backendName();
+            }
+            report["compression_level"] = options_.compression_level;
+            if (prepared_.sanitizing) {
+                report["rules_hash"] = prepared_.sanitizing->rules_hash;
+            }
+        },
+        status, error);
 }
 
 }  // namespace

@@ -173,7 +173,9 @@ void LoadRun::loadTarget(const ServerIdentity& source_id, bool swapping) {
         progress_.phase("analyze");
         // What the data phase did not analyze: partitioned parents, materialized views.
         std::set<uint32_t> skip = prepared_.selection.skip;
-        skip.insert(analyzed_.begin(), analyzed_.end());
+        for (const auto& pt : plan_.tables) {
+            skip.insert(pt.table->oid);  // each got its ANALYZE once its indexes were built
+        }
         analyzeTables(options_.target, target_database_, catalog_, skip, options_.index_jobs,
                       abort_);
         abort_.rethrow();
@@ -190,12 +192,8 @@ void LoadRun::loadTarget(const ServerIdentity& source_id, bool swapping) {
 }
 
 bool LoadRun::wantsEntry(std::string_view desc, uint32_t oid) const {
-    for (const auto& e : toc_) {
-        if (e.desc == desc && e.oid == oid) {
-            return !leave_out_.count(e.dump_id);
-        }
-    }
-    return false;
+    const pg::TocEntry* entry = findTocEntry(toc_, desc, oid);
+    return entry && !leave_out_.count(entry->dump_id);
 }
 
 void LoadRun::loadData() {
@@ -345,8 +343,6 @@ void LoadRun::analyzeLater(size_t table) {
     }
     const pg::Table& t = *plan_.tables[table].table;
     index_pool_->push({"ANALYZE " + t.qualified, "ANALYZE " + t.qualified});
-    std::lock_guard lock(indexes_mutex_);
-    analyzed_.insert(t.oid);
 }
 
 void LoadRun::setSequences(pg::Connection& target) {
@@ -376,25 +372,16 @@ void LoadRun::putLargeObjectChunk(pg::Connection& target, const LargeObjectChunk
 }
 
 void LoadRun::writeReport(const std::string& status, const std::string& error) {
-    if (options_.report_file.empty()) {
-        return;
-    }
-    nlohmann::ordered_json report = progress_.report();
-    report["command"] = command_;
-    if (prepared_.sanitizing) {
-        report["rules_hash"] = prepared_.sanitizing->rules_hash;
-    }
-    extendReport(report);
-    report["status"] = status;
-    if (!error.empty()) {
-        report["error"] = error;
-    }
-    report["target_state"] = describeState(state_);
-    std::ofstream out(options_.report_file);
-    out << report.dump(2) << "\n";
-    if (!out) {
-        progress_.warn(fmt::format("cannot write the report to {}", options_.report_file));
-    }
+    progress_.writeReport(
+        options_.report_file, command_,
+        [&](nlohmann::ordered_json& report) {
+            if (prepared_.sanitizing) {
+                report["rules_hash"] = prepared_.sanitizing->rules_hash;
+            }
+            extendReport(report);
+            report["target_state"] = describeState(state_);
+        },
+        status, error);
 }
 
 }  // namespace pgsluice::engine

@@ -1,7 +1,9 @@
 #include "pgsluice/engine/progress.hpp"
 
 #include <fmt/format.h>
+
 #include <unistd.h>
+#include <fstream>
 
 #include <cstdio>
 
@@ -324,6 +326,26 @@ void Progress::printSummary() const {
                        formatBytes(r["total"]["bytes"].get<double>()));
     std::fputs(out.c_str(), out_);
     std::fflush(out_);
+}
+
+void Progress::writeReport(const std::string& path, const std::string& command,
+                           const std::function<void(nlohmann::ordered_json&)>& fill,
+                           const std::string& status, const std::string& error) {
+    if (path.empty()) {
+        return;
+    }
+    nlohmann::ordered_json out = report();
+    out["command"] = command;
+    fill(out);
+    out["status"] = status;
+    if (!error.empty()) {
+        out["error"] = error;
+    }
+    std::ofstream file(path);
+    file << out.dump(2) << "\n";
+    if (!file) {
+        warn(fmt::format("cannot write the report to {}", path));
+    }
 }
 
 }  // namespace pgsluice::engine

@@ -85,9 +85,7 @@ class RestoreRun : public LoadRun {
     std::condition_variable changed_;
     std::vector<RowDigest> digests_;  // per plan unit: the rows read from the archive
     std::vector<int> units_left_;     // per plan table
-    std::vector<std::string> completed_;
     bool stream_done_ = false;
-    uint64_t large_objects_ = 0;
     uint64_t large_object_bytes_ = 0;
     std::set<uint32_t> large_objects_seen_;
 };
@@ -488,7 +486,6 @@ void RestoreRun::loadLargeObjects(pg::Connection& target, std::string_view paylo
         large_objects_seen_.insert(chunk.oid);
         large_object_bytes_ += chunk.bytes.size();
     });
-    large_objects_ = large_objects_seen_.size();
 }
 
 void RestoreRun::moveLargeObjects(pg::Connection& target) {
@@ -506,8 +503,8 @@ void RestoreRun::moveLargeObjects(pg::Connection& target) {
         }
         target.exec("COMMIT");
     }
-    if (large_objects_ > 0) {
-        progress_.info(fmt::format("loaded {} large objects ({})", large_objects_,
+    if (!large_objects_seen_.empty()) {
+        progress_.info(fmt::format("loaded {} large objects ({})", large_objects_seen_.size(),
                                    formatBytes(static_cast<double>(large_object_bytes_))));
     }
 }
@@ -515,10 +512,7 @@ void RestoreRun::moveLargeObjects(pg::Connection& target) {
 void RestoreRun::unitLoaded(size_t unit, const RowDigest& digest) {
     std::lock_guard lock(mutex_);
     digests_[unit] = digest;
-    size_t table = plan_.units[unit].table;
-    if (--units_left_[table] == 0) {
-        completed_.push_back(plan_.tables[table].table->qualified);
-    }
+    --units_left_[plan_.units[unit].table];
 }
 
 // Said once every worker has stopped, so that it agrees with the tables reported as loaded.
@@ -527,18 +521,19 @@ std::string RestoreRun::failureDetails() {
     if (units_left_.empty()) {
         return "";  // failed before the data phase
     }
-    std::string incomplete;
+    std::vector<std::string> complete;
+    std::vector<std::string> incomplete;
     for (size_t t = 0; t < plan_.tables.size(); ++t) {
-        if (units_left_[t] > 0) {
-            incomplete += (incomplete.empty() ? "" : ", ") + plan_.tables[t].table->qualified;
+        if (plan_.tables[t].with_data) {
+            (units_left_[t] > 0 ? incomplete : complete)
+                .push_back(plan_.tables[t].table->qualified);
         }
     }
-    std::string names;
-    for (const auto& n : completed_) {
-        names += (names.empty() ? "" : ", ") + n;
-    }
+    auto list = [](const std::vector<std::string>& names) {
+        return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
+    };
     return fmt::format("tables loaded completely: {}\ntables not loaded completely: {}",
-                       names.empty() ? "none" : names, incomplete.empty() ? "none" : incomplete);
+                       list(complete), list(incomplete));
 }
 
 // The rows read from the archive must be the rows the dump wrote, unit by unit.

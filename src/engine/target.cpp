@@ -265,14 +265,19 @@ void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules) {
     target.exec("COMMIT; SELECT pg_catalog.set_config('search_path', '', false)");
 }
 
-bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_t oid) {
+const pg::TocEntry* findTocEntry(const std::vector<pg::TocEntry>& toc, std::string_view desc,
+                                 uint32_t oid) {
     for (const auto& e : toc) {
         if (e.oid == oid && e.desc.rfind(desc, 0) == 0 &&
             (e.desc.size() == desc.size() || e.desc[desc.size()] == ' ')) {
-            return true;
+            return &e;
         }
     }
-    return false;
+    return nullptr;
+}
+
+bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_t oid) {
+    return findTocEntry(toc, desc, oid) != nullptr;
 }
 
 void analyzeTables(const std::string& target_conninfo, const std::string& database,

@@ -135,7 +135,6 @@ class LoadRun {
     std::unique_ptr<SqlPool> index_pool_;
     std::mutex indexes_mutex_;
     std::vector<int> indexes_left_;  // per plan table: index builds still running
-    std::set<uint32_t> analyzed_;    // tables ANALYZEd during the data phase
     TargetState state_ = TargetState::untouched;
 };
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,6 +70,12 @@ class Progress {
     void printSummary() const;
     // The same summary as JSON, for --report.
     nlohmann::ordered_json report() const;
+    // --report: report() with `command`, what `fill` adds, `status` and `error` (when not
+    // empty), written to `path` as JSON; a file that cannot be written is a warning. Does
+    // nothing when `path` is empty.
+    void writeReport(const std::string& path, const std::string& command,
+                     const std::function<void(nlohmann::ordered_json&)>& fill,
+                     const std::string& status, const std::string& error);
 
   private:
     struct TableCounters {

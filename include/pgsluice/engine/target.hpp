@@ -67,6 +67,11 @@ std::string writePostDataList(const std::vector<pg::TocEntry>& toc, const pg::Ca
                               const std::set<uint32_t>& drop_constraints,
                               const std::set<int>& leave_out, const std::string& dir);
 
+// The archive's entry `desc` (or "desc ..." in newer pg_dumps, e.g. BLOB METADATA) for `oid`,
+// or null.
+const pg::TocEntry* findTocEntry(const std::vector<pg::TocEntry>& toc, std::string_view desc,
+                                 uint32_t oid);
+
 // True when the archive's table of contents holds an entry `desc` for `oid`.
 bool tocHas(const std::vector<pg::TocEntry>& toc, std::string_view desc, uint32_t oid);
 
