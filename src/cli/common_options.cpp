@@ -1,4 +1,4 @@
-#include "pgsluice/cli/commands.hpp"
+#include "options.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/filter/filter_file.hpp"
 

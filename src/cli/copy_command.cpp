@@ -1,8 +1,8 @@
 #include <memory>
 
-#include "pgsluice/cli/commands.hpp"
-#include "pgsluice/engine/copy_job.hpp"
-#include "pgsluice/engine/planner.hpp"
+#include "options.hpp"
+#include "pgsluice/commands/copy.hpp"
+#include "pgsluice/util/sizes.hpp"
 
 namespace pgsluice::cli {
 
@@ -10,7 +10,7 @@ void addCopyCommand(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand(
         "copy", "Copy a database from --source to --target directly, in parallel");
     // Options live as long as the App: the callback below runs after parsing.
-    auto options = std::make_shared<engine::CopyOptions>();
+    auto options = std::make_shared<commands::CopyOptions>();
     auto args = std::make_shared<LoadArgs>();
     auto split = std::make_shared<std::string>("1GB");
 
@@ -24,8 +24,8 @@ void addCopyCommand(CLI::App& app, Action& action) {
 
     cmd->callback([&action, options, args, split] {
         args->finish(*options);
-        options->split_bytes = engine::parseSize(*split);
-        action = [options] { engine::runCopy(*options); };
+        options->split_bytes = util::parseSize(*split);
+        action = [options] { commands::runCopy(*options); };
     });
 }
 

@@ -1,15 +1,15 @@
 #include <memory>
 
-#include "pgsluice/cli/commands.hpp"
-#include "pgsluice/engine/dump_job.hpp"
-#include "pgsluice/engine/planner.hpp"
+#include "options.hpp"
+#include "pgsluice/commands/dump.hpp"
+#include "pgsluice/util/sizes.hpp"
 
 namespace pgsluice::cli {
 
 void addDumpCommand(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand(
         "dump", "Write --source to a compressed archive (a file, or - for standard output)");
-    auto options = std::make_shared<engine::DumpOptions>();
+    auto options = std::make_shared<commands::DumpOptions>();
     auto split = std::make_shared<std::string>("1GB");
     auto progress = std::make_shared<std::string>("auto");
     auto compress = std::make_shared<std::string>("zstd");
@@ -38,14 +38,14 @@ void addDumpCommand(CLI::App& app, Action& action) {
     addSelectionOptions(cmd, *selection);
 
     cmd->callback([&action, options, split, progress, compress, io, selection] {
-        options->split_bytes = engine::parseSize(*split);
+        options->split_bytes = util::parseSize(*split);
         options->progress = engine::parseProgressMode(*progress);
         options->compression_level = engine::parseCompression(*compress);
         options->io = io::parseIoMode(*io);
         options->selection = selection->resolve();
         options->selection_args = describeSelection(options->selection);
         options->drop_dangling_foreign_keys = selection->drop_dangling_foreign_keys;
-        action = [options] { engine::runDump(*options); };
+        action = [options] { commands::runDump(*options); };
     });
 }
 

@@ -1,8 +1,8 @@
 #include <iostream>
 #include <memory>
 
-#include "pgsluice/cli/commands.hpp"
-#include "pgsluice/engine/inspect_job.hpp"
+#include "options.hpp"
+#include "pgsluice/commands/inspect.hpp"
 #include "pgsluice/io/io_mode.hpp"
 
 namespace pgsluice::cli {
@@ -12,7 +12,7 @@ void addInspectCommand(CLI::App& app, Action& action) {
         "inspect",
         "Show what an archive holds (source, filters, tables, rows, checksums) and check that "
         "it is complete (exit 1 if it is damaged or truncated)");
-    auto options = std::make_shared<engine::InspectOptions>();
+    auto options = std::make_shared<commands::InspectOptions>();
     auto format = std::make_shared<std::string>("text");
     auto io = std::make_shared<std::string>("auto");
     cmd->add_option("file", options->file, "The archive, or - for standard input")->required();
@@ -28,7 +28,7 @@ void addInspectCommand(CLI::App& app, Action& action) {
     cmd->callback([&action, options, format, io] {
         options->json = *format == "json";
         options->io = io::parseIoMode(*io);
-        action = [options] { engine::runInspect(*options, std::cout); };
+        action = [options] { commands::runInspect(*options, std::cout); };
     });
 }
 

@@ -3,8 +3,9 @@
 #include <csignal>
 #include <cstdio>
 
-#include "pgsluice/cli/commands.hpp"
+#include "options.hpp"
 #include "pgsluice/error.hpp"
+#include "pgsluice/util/version.hpp"
 
 int main(int argc, char** argv) {
     // A write to a closed pipe (`pgsluice ... | head`) must be an error we report, not a
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"pgsluice: copy a PostgreSQL database fast, leaving out and rewriting data"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "pgsluice 0.1.0");
+    app.set_version_flag("--version", pgsluice::util::version_line);
     pgsluice::cli::Action action;
     pgsluice::cli::addCopyCommand(app, action);
     pgsluice::cli::addPlanCommand(app, action);

@@ -1,15 +1,15 @@
 #include <memory>
 
-#include "pgsluice/cli/commands.hpp"
-#include "pgsluice/engine/plan_job.hpp"
-#include "pgsluice/engine/planner.hpp"
+#include "options.hpp"
+#include "pgsluice/commands/plan.hpp"
+#include "pgsluice/util/sizes.hpp"
 
 namespace pgsluice::cli {
 
 void addPlanCommand(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand(
         "plan", "Show what a copy or dump would do, table by table, and check the selection");
-    auto request = std::make_shared<engine::PlanRequest>();
+    auto request = std::make_shared<commands::PlanRequest>();
     auto split = std::make_shared<std::string>("1GB");
     auto format = std::make_shared<std::string>("text");
     auto selection = std::make_shared<SelectionArgs>();
@@ -25,11 +25,11 @@ void addPlanCommand(CLI::App& app, Action& action) {
                     "Check this rules file against the source and show what it rewrites");
     addSelectionOptions(cmd, *selection);
     cmd->callback([&action, request, split, format, selection] {
-        request->split_bytes = engine::parseSize(*split);
+        request->split_bytes = util::parseSize(*split);
         request->json = *format == "json";
         request->selection = selection->resolve();
         request->drop_dangling_foreign_keys = selection->drop_dangling_foreign_keys;
-        action = [request] { engine::runPlan(*request); };
+        action = [request] { commands::runPlan(*request); };
     });
 }
 

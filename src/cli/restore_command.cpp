@@ -1,14 +1,14 @@
 #include <memory>
 
-#include "pgsluice/cli/commands.hpp"
-#include "pgsluice/engine/restore_job.hpp"
+#include "options.hpp"
+#include "pgsluice/commands/restore.hpp"
 
 namespace pgsluice::cli {
 
 void addRestoreCommand(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand(
         "restore", "Load an archive written by `pgsluice dump` into --target, in parallel");
-    auto options = std::make_shared<engine::RestoreOptions>();
+    auto options = std::make_shared<commands::RestoreOptions>();
     auto args = std::make_shared<LoadArgs>();
     auto io = std::make_shared<std::string>("auto");
 
@@ -21,7 +21,7 @@ void addRestoreCommand(CLI::App& app, Action& action) {
     cmd->callback([&action, options, args, io] {
         args->finish(*options);
         options->io = io::parseIoMode(*io);
-        action = [options] { engine::runRestore(*options); };
+        action = [options] { commands::runRestore(*options); };
     });
 }
 

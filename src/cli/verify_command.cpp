@@ -1,7 +1,7 @@
 #include <memory>
 
-#include "pgsluice/cli/commands.hpp"
-#include "pgsluice/engine/verify_job.hpp"
+#include "options.hpp"
+#include "pgsluice/commands/verify.hpp"
 
 namespace pgsluice::cli {
 
@@ -10,7 +10,7 @@ void addVerifyCommand(CLI::App& app, Action& action) {
         "verify",
         "Compare source and target: tables, row counts and content hashes (exit 1 if "
         "they differ)");
-    auto options = std::make_shared<engine::VerifyOptions>();
+    auto options = std::make_shared<commands::VerifyOptions>();
     auto format = std::make_shared<std::string>("text");
     auto selection = std::make_shared<SelectionArgs>();
     addConnectionOptions(cmd, &options->source, &options->target);
@@ -25,7 +25,7 @@ void addVerifyCommand(CLI::App& app, Action& action) {
     cmd->callback([&action, options, format, selection] {
         options->json = *format == "json";
         options->selection = selection->resolve();
-        action = [options] { engine::runVerify(*options); };
+        action = [options] { commands::runVerify(*options); };
     });
 }
 

@@ -25,11 +25,18 @@ sigset_t watchedSignals() {
 
 }  // namespace
 
-void AbortSignal::rethrowWith(const Error& error, const std::string& context) const {
-    if (aborted()) {
-        throw Cancelled("stopped");
+void rethrowInContext(const AbortSignal& abort, const std::string& context) {
+    try {
+        throw;
+    } catch (const Cancelled&) {
+        throw;
+    } catch (Error& e) {
+        if (abort.aborted()) {
+            throw Cancelled("stopped");
+        }
+        e.addContext(context);
+        throw;
     }
-    throw Error(fmt::format("{}: {}", context, error.what()), error.code());
 }
 
 void AbortSignal::capture(const std::function<void()>& body) noexcept {
@@ -51,8 +58,14 @@ void AbortSignal::fail(std::exception_ptr error) {
             error_ = error;
         }
     }
-    aborted_.store(true);
+    if (aborted_.exchange(true)) {
+        return;  // the first failure already cancelled and woke everything
+    }
     cancelAll();
+    std::lock_guard lock(wakers_mutex_);
+    for (auto& wake : wakers_) {
+        wake();
+    }
 }
 
 void AbortSignal::interrupt(int signal_number) {
@@ -69,10 +82,14 @@ void AbortSignal::check() const {
 }
 
 void AbortSignal::rethrow() const {
-    std::lock_guard lock(mutex_);
-    if (error_) {
-        std::rethrow_exception(error_);
+    if (std::exception_ptr e = error()) {
+        std::rethrow_exception(e);
     }
+}
+
+std::exception_ptr AbortSignal::error() const {
+    std::lock_guard lock(mutex_);
+    return error_;
 }
 
 void AbortSignal::watch(pg::Connection* conn) {
@@ -92,6 +109,25 @@ void AbortSignal::cancelAll() {
     std::lock_guard lock(mutex_);
     for (pg::Connection* conn : watched_) {
         conn->cancel();
+    }
+}
+
+AbortSignal::Waker AbortSignal::onAbort(std::function<void()> wake) {
+    std::lock_guard lock(wakers_mutex_);
+    if (aborted()) {
+        wake();
+    }
+    wakers_.push_front(std::move(wake));
+    return Waker(this, wakers_.begin());
+}
+
+AbortSignal::Waker::Waker(Waker&& other) noexcept
+    : abort_(std::exchange(other.abort_, nullptr)), it_(other.it_) {}
+
+AbortSignal::Waker::~Waker() {
+    if (abort_) {
+        std::lock_guard lock(abort_->wakers_mutex_);
+        abort_->wakers_.erase(it_);
     }
 }
 

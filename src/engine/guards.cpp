@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "pgsluice/engine/planner.hpp"
+#include "pgsluice/util/sizes.hpp"
 
 namespace pgsluice::engine {
 
@@ -25,8 +25,7 @@ ServerIdentity identify(pg::Connection& conn) {
     ServerIdentity id;
     id.system_id = std::string(res.get(0, 0));
     id.database = std::string(res.get(0, 1));
-    const char* host = PQhost(conn.raw());
-    id.host = host ? host : "";
+    id.host = conn.host();
     return id;
 }
 
@@ -90,14 +89,46 @@ void confirmOverwrite(pg::Connection& server, const std::string& database, const
     std::fprintf(stderr,
                  "pgsluice: %s will replace database \"%s\" on %s (%s).\n"
                  "Type yes to go on: ",
-                 what.c_str(), database.c_str(), PQhost(server.raw()),
-                 formatBytes(static_cast<double>(res.getInt(0, 0))).c_str());
+                 what.c_str(), database.c_str(), server.host().c_str(),
+                 util::formatBytes(static_cast<double>(res.getInt(0, 0))).c_str());
     std::fflush(stderr);
     std::string answer;
     std::getline(std::cin, answer);
     if (answer != "yes") {
         throw UsageError("not confirmed; nothing was changed (give --yes to skip the question)");
     }
+}
+
+void requireEmptyTarget(pg::Connection& target) {
+    pg::Result res = target.exec(
+        "SELECT kind, name FROM ("
+        " SELECT 'relation' AS kind, n.nspname || '.' || c.relname AS name"
+        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+        " UNION ALL SELECT 'schema', nspname FROM pg_catalog.pg_namespace"
+        " WHERE nspname <> 'information_schema' AND nspname !~ '^pg_' AND nspname <> 'public'"
+        " UNION ALL SELECT 'extension', extname FROM pg_catalog.pg_extension"
+        " WHERE extname <> 'plpgsql'"
+        " UNION ALL SELECT 'function', n.nspname || '.' || p.proname"
+        " FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+        " UNION ALL SELECT 'type', n.nspname || '.' || t.typname"
+        " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+        " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' AND t.typrelid = 0"
+        " AND t.typelem = 0"
+        " UNION ALL SELECT 'large object', oid::text FROM pg_catalog.pg_largeobject_metadata"
+        ") o ORDER BY kind <> 'relation', 1, 2");
+    if (res.rows() == 0) {
+        return;
+    }
+    std::string examples;
+    for (int r = 0; r < res.rows() && r < 5; ++r) {
+        examples += fmt::format("{}{} {}", r ? ", " : "", res.get(r, 0), res.get(r, 1));
+    }
+    throw UsageError(fmt::format(
+        "the target database {} is not empty ({} objects, e.g. {}).\nGive --clean to drop and "
+        "recreate the copied objects, or use an empty database.",
+        target.describe(), res.rows(), examples));
 }
 
 }  // namespace pgsluice::engine

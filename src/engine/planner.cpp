@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 
 namespace pgsluice::engine {
 
 Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
-              const SelectionResult& selection) {
+              const TableSelection& selection) {
     Plan plan;
     for (const auto& t : catalog.tables) {
         if (!t.holdsData() || selection.skip.count(t.oid)) {
@@ -39,6 +37,7 @@ Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
         for (int p = 0; p < pt.parts; ++p) {
             WorkUnit u;
             u.table = i;
+            u.id = static_cast<uint32_t>(plan.units.size());
             u.part = p;
             u.parts = pt.parts;
             u.first_page = pages * p / pt.parts;
@@ -53,10 +52,8 @@ Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
 }
 
 std::string copyOutSql(const pg::Table& table, const WorkUnit& unit) {
-    const char* format = table.binary_safe ? "binary" : "text";
     if (unit.parts == 1) {
-        return fmt::format("COPY {} {} TO STDOUT (FORMAT {})", table.qualified, table.columnList(),
-                           format);
+        return copyOutSql(table, table, table.binary_safe);
     }
     std::string where;
     if (unit.first_page > 0) {
@@ -68,7 +65,13 @@ std::string copyOutSql(const pg::Table& table, const WorkUnit& unit) {
     }
     std::string cols = table.columnList();
     return fmt::format("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT (FORMAT {})",
-                       cols.substr(1, cols.size() - 2), table.qualified, where, format);
+                       cols.substr(1, cols.size() - 2), table.qualified, where,
+                       table.binary_safe ? "binary" : "text");
+}
+
+std::string copyOutSql(const pg::Table& table, const pg::Table& columns_from, bool binary) {
+    return fmt::format("COPY {} {} TO STDOUT (FORMAT {})", table.qualified,
+                       columns_from.columnList(), binary ? "binary" : "text");
 }
 
 std::string describeUnit(const pg::Table& table, const WorkUnit& unit) {
@@ -80,50 +83,6 @@ std::string describeUnit(const pg::Table& table, const WorkUnit& unit) {
 std::string copyInSql(const pg::Table& table, bool freeze) {
     return fmt::format("COPY {} {} FROM STDIN (FORMAT {}{})", table.qualified, table.columnList(),
                        table.binary_safe ? "binary" : "text", freeze ? ", FREEZE" : "");
-}
-
-long long parseSize(const std::string& text) {
-    size_t i = 0;
-    while (i < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
-        ++i;
-    }
-    if (i == 0) {
-        throw UsageError(fmt::format("'{}' is not a size: write e.g. 1GB, 512MB or 1048576", text));
-    }
-    double value = std::strtod(text.substr(0, i).c_str(), nullptr);
-    std::string unit;
-    for (char c : text.substr(i)) {
-        if (c != ' ') {
-            unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-    }
-    double mult = 1;
-    if (unit.empty() || unit == "b") {
-        mult = 1;
-    } else if (unit == "k" || unit == "kb" || unit == "kib") {
-        mult = 1024.0;
-    } else if (unit == "m" || unit == "mb" || unit == "mib") {
-        mult = 1024.0 * 1024;
-    } else if (unit == "g" || unit == "gb" || unit == "gib") {
-        mult = 1024.0 * 1024 * 1024;
-    } else if (unit == "t" || unit == "tb" || unit == "tib") {
-        mult = 1024.0 * 1024 * 1024 * 1024;
-    } else {
-        throw UsageError(fmt::format("'{}' has an unknown unit: use B, kB, MB, GB or TB", text));
-    }
-    return static_cast<long long>(std::llround(value * mult));
-}
-
-std::string formatBytes(double bytes) {
-    const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-    int u = 0;
-    while (bytes >= 1024 && u < 4) {
-        bytes /= 1024;
-        ++u;
-    }
-    return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u])
-                  : fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
 }  // namespace pgsluice::engine

@@ -8,25 +8,49 @@
 
 namespace pgsluice::engine {
 
+sanitize::Rules loadRules(const std::string& path, filter::SelectionOptions& selection) {
+    sanitize::Rules rules = sanitize::parseRulesFile(path);
+    for (const auto& p : rules.exclude_table_data) {
+        selection.exclude_table_data.push_back(p.pattern);
+    }
+    return rules;
+}
+
+std::unique_ptr<Sanitizing> checkRules(sanitize::Rules rules, const pg::Catalog& catalog,
+                                       const TableSelection& selection) {
+    auto out = std::make_unique<Sanitizing>();
+    out->key = sanitize::loadSaltKey(rules);
+    std::vector<sanitize::CatalogTable> tables;
+    for (const auto& t : catalog.tables) {
+        if (!t.holdsData() || selection.skip.count(t.oid) || selection.schema_only.count(t.oid)) {
+            continue;  // no row of it moves, so no rule applies to it
+        }
+        sanitize::CatalogTable ct{t.schema, t.name, t.visible, t.binary_safe, {}};
+        for (const auto& c : t.columns) {
+            ct.columns.push_back({c.name, c.type_name, c.not_null, c.unique, c.nulls_not_distinct});
+        }
+        tables.push_back(std::move(ct));
+    }
+    out->plan = sanitize::validateRules(rules, tables, out->key);
+    out->rules_hash = sanitize::rulesHash(rules);
+    out->rules = std::move(rules);
+    return out;
+}
+
 Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
-                    const std::string& rules_file, bool drop_dangling, Progress& progress) {
+                    const std::string& rules_file, bool drop_dangling) {
     Prepared p;
     p.options = options;
     std::optional<sanitize::Rules> rules;
     if (!rules_file.empty()) {
         rules = loadRules(rules_file, p.options);
     }
-    p.selection = applySelection(catalog, p.options);
-    for (const auto& w : p.selection.warnings) {
-        progress.warn(w);
-    }
-    if (!p.selection.dangling.empty()) {
-        if (!drop_dangling) {
-            throw UsageError(danglingMessage(p.selection.dangling));
-        }
+    p.selection = selectTables(catalog, p.options);
+    p.warnings = p.selection.warnings;
+    if (drop_dangling) {
         for (const auto& d : p.selection.dangling) {
-            progress.warn(fmt::format("leaving out foreign key {} on {}: {} ({})", d.key->name,
-                                      d.table, d.referenced, d.reason));
+            p.warnings.push_back(fmt::format("leaving out foreign key {} on {}: {} ({})",
+                                             d.key->name, d.table, d.referenced, d.reason));
             p.dropped_foreign_keys.insert(d.key->oid);
         }
     }
@@ -34,13 +58,31 @@ Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& 
         // Every rule is checked before anything is written: a typo must not let personal data
         // through.
         p.sanitizing = checkRules(std::move(*rules), catalog, p.selection);
-        for (const auto& w : p.sanitizing->plan.warnings) {
-            progress.warn(w);
-        }
-        progress.info(fmt::format("--rules: rewriting columns of {} tables (rules hash {})",
-                                  p.sanitizing->plan.tables.size(), p.sanitizing->rules_hash));
+        p.warnings.insert(p.warnings.end(), p.sanitizing->plan.warnings.begin(),
+                          p.sanitizing->plan.warnings.end());
+        p.notes.push_back(fmt::format("--rules: rewriting columns of {} tables (rules hash {})",
+                                      p.sanitizing->plan.tables.size(), p.sanitizing->rules_hash));
     }
     return p;
+}
+
+Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
+                    const std::string& rules_file, bool drop_dangling, Progress& progress) {
+    Prepared p = prepareRun(catalog, options, rules_file, drop_dangling);
+    for (const auto& w : p.warnings) {
+        progress.warn(w);
+    }
+    for (const auto& n : p.notes) {
+        progress.info(n);
+    }
+    requireNoDangling(p);
+    return p;
+}
+
+void requireNoDangling(const Prepared& prepared) {
+    if (!prepared.selection.dangling.empty() && prepared.dropped_foreign_keys.empty()) {
+        throw UsageError(danglingMessage(prepared.selection.dangling));
+    }
 }
 
 }  // namespace pgsluice::engine

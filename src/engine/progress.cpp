@@ -1,11 +1,12 @@
 #include "pgsluice/engine/progress.hpp"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
-#include <fstream>
 
 #include <cstdio>
+#include <fstream>
+
+#include "pgsluice/util/sizes.hpp"
 
 namespace pgsluice::engine {
 
@@ -136,7 +137,7 @@ bool Progress::unitDone(size_t table, long long rows) {
                   {"seconds", secs}});
     } else {
         info(fmt::format("{} {}: {} rows, {} in {:.1f}s", verb_, t.name, t.rows.load(),
-                         formatBytes(static_cast<double>(t.bytes.load())), secs));
+                         util::formatBytes(static_cast<double>(t.bytes.load())), secs));
     }
     return true;
 }
@@ -233,14 +234,14 @@ void Progress::printLive(bool indexing) {
                   {"indexes", indexes_total_.load()}});
         return;
     }
-    std::string line =
-        fmt::format("data: {}/{} tables, {} copied, {}/s, {:.0f}%, ETA {}{}{}", tables_done_.load(),
-                    tables_with_data_, formatBytes(static_cast<double>(bytes)), formatBytes(rate),
-                    fraction * 100, eta, running.empty() ? "" : "; copying ", running);
+    std::string line = fmt::format(
+        "data: {}/{} tables, {} copied, {}/s, {:.0f}%, ETA {}{}{}", tables_done_.load(),
+        tables_with_data_, util::formatBytes(static_cast<double>(bytes)), util::formatBytes(rate),
+        fraction * 100, eta, running.empty() ? "" : "; copying ", running);
     if (indexing) {
         line = fmt::format("indexes: {}/{} built (all {} tables copied, {})", indexes_built_.load(),
                            indexes_total_.load(), tables_done_.load(),
-                           formatBytes(static_cast<double>(bytes)));
+                           util::formatBytes(static_cast<double>(bytes)));
     } else if (indexes_total_.load() > 0) {
         line += fmt::format("; indexes {}/{} built", indexes_built_.load(), indexes_total_.load());
     }
@@ -314,8 +315,9 @@ void Progress::printSummary() const {
             note += note.empty() ? "text format" : ", text format";
         }
         out += fmt::format("{:<{}}  {:>12}  {:>10}  {:>8.1f}  {}\n", t["table"].get<std::string>(),
-                           width, t["rows"].get<long long>(), formatBytes(t["bytes"].get<double>()),
-                           t["seconds"].get<double>(), note);
+                           width, t["rows"].get<long long>(),
+                           util::formatBytes(t["bytes"].get<double>()), t["seconds"].get<double>(),
+                           note);
     }
     out += "\nphase         seconds\n";
     for (const auto& [name, secs] : r["phases"].items()) {
@@ -323,7 +325,7 @@ void Progress::printSummary() const {
     }
     out += fmt::format("{:<12}  {:>7.1f}  ({} rows, {})\n", "total",
                        r["total"]["seconds"].get<double>(), r["total"]["rows"].get<long long>(),
-                       formatBytes(r["total"]["bytes"].get<double>()));
+                       util::formatBytes(r["total"]["bytes"].get<double>()));
     std::fputs(out.c_str(), out_);
     std::fflush(out_);
 }

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <thread>
 
+#include "pgsluice/pg/identifier.hpp"
+
 namespace pgsluice::engine {
 
 namespace {
@@ -17,29 +19,6 @@ std::string withSuffix(const std::string& base, const std::string& suffix) {
     constexpr size_t kMaxIdentifier = 63;
     size_t keep = kMaxIdentifier > suffix.size() ? kMaxIdentifier - suffix.size() : 0;
     return base.substr(0, std::min(base.size(), keep)) + suffix;
-}
-
-// The database a conninfo names, resolved as libpq would (dbname, PGDATABASE, then the user).
-std::string databaseOf(const std::string& conninfo, const pg::Connection& server) {
-    char* err = nullptr;
-    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
-    if (!options) {
-        std::string message = err ? err : "cannot parse";
-        PQfreemem(err);
-        throw UsageError(fmt::format("--target: {}", message));
-    }
-    std::string dbname;
-    for (PQconninfoOption* o = options; o->keyword; ++o) {
-        if (std::string_view(o->keyword) == "dbname" && o->val) {
-            dbname = o->val;
-        }
-    }
-    PQconninfoFree(options);
-    if (dbname.empty()) {
-        const char* env = std::getenv("PGDATABASE");
-        dbname = env && *env ? env : PQuser(server.raw());
-    }
-    return dbname;
 }
 
 }  // namespace
@@ -56,7 +35,7 @@ Swap Swap::open(const std::string& target_conninfo) {
     } catch (const pg::PgError&) {
         server.emplace(pg::Connection::open(target_conninfo, pg::Role::target, "template1"));
     }
-    std::string live = databaseOf(target_conninfo, *server);
+    std::string live = pg::databaseNamed(target_conninfo, server->user());
     return Swap(std::move(*server), std::move(live));
 }
 
@@ -71,7 +50,7 @@ std::string Swap::create() {
             .rows() == 1) {
         // Only a failed or killed --swap run leaves this name behind: it never held live data.
         terminateSessions(new_);
-        server_.exec("DROP DATABASE " + server_.quoteIdentifier(new_));
+        server_.exec("DROP DATABASE " + pg::quoteIdentifier(new_));
         warning = fmt::format("dropped {}, left behind by an earlier --swap run", new_);
     }
     std::string with = " TEMPLATE template0";
@@ -82,10 +61,10 @@ std::string Swap::create() {
             "pg_catalog.pg_get_userbyid(datdba), oid FROM pg_catalog.pg_database "
             "WHERE datname = $1",
             {live_});
-        with += fmt::format(
-            " ENCODING {} LC_COLLATE {} LC_CTYPE {} OWNER {}", server_.quoteLiteral(res.get(0, 0)),
-            server_.quoteLiteral(res.get(0, 1)), server_.quoteLiteral(res.get(0, 2)),
-            server_.quoteIdentifier(res.get(0, 3)));
+        with +=
+            fmt::format(" ENCODING {} LC_COLLATE {} LC_CTYPE {} OWNER {}",
+                        server_.quoteLiteral(res.get(0, 0)), server_.quoteLiteral(res.get(0, 1)),
+                        server_.quoteLiteral(res.get(0, 2)), pg::quoteIdentifier(res.get(0, 3)));
         pg::Result config = server_.execParams(
             "SELECT pg_catalog.unnest(setconfig) FROM pg_catalog.pg_db_role_setting "
             "WHERE setdatabase = $1::pg_catalog.oid AND setrole = 0",
@@ -102,11 +81,11 @@ std::string Swap::create() {
             bool list = key == "search_path" || key == "temp_tablespaces" ||
                         key.find("preload_libraries") != std::string::npos;
             settings.push_back(fmt::format("ALTER DATABASE {} SET {} TO {}",
-                                           server_.quoteIdentifier(new_), key,
+                                           pg::quoteIdentifier(new_), key,
                                            list ? value : server_.quoteLiteral(value)));
         }
     }
-    server_.exec("CREATE DATABASE " + server_.quoteIdentifier(new_) + with);
+    server_.exec("CREATE DATABASE " + pg::quoteIdentifier(new_) + with);
     created_ = true;
     for (const auto& sql : settings) {
         server_.exec(sql);
@@ -139,11 +118,11 @@ double Swap::commit(bool terminate, int wait_seconds, bool keep_old, std::string
     old_name = live ? withSuffix(live_, stamp) : "";
     std::string sql = "BEGIN;";
     if (live) {
-        sql += fmt::format("ALTER DATABASE {} RENAME TO {};", server_.quoteIdentifier(live_),
-                           server_.quoteIdentifier(old_name));
+        sql += fmt::format("ALTER DATABASE {} RENAME TO {};", pg::quoteIdentifier(live_),
+                           pg::quoteIdentifier(old_name));
     }
-    sql += fmt::format("ALTER DATABASE {} RENAME TO {}; COMMIT;", server_.quoteIdentifier(new_),
-                       server_.quoteIdentifier(live_));
+    sql += fmt::format("ALTER DATABASE {} RENAME TO {}; COMMIT;", pg::quoteIdentifier(new_),
+                       pg::quoteIdentifier(live_));
     auto start = Clock::now();
     auto deadline = start + std::chrono::seconds(wait_seconds);
     for (;;) {
@@ -174,7 +153,7 @@ double Swap::commit(bool terminate, int wait_seconds, bool keep_old, std::string
     double unavailable = std::chrono::duration<double>(Clock::now() - start).count();
     created_ = false;
     if (live && !keep_old) {
-        server_.exec("DROP DATABASE " + server_.quoteIdentifier(old_name));
+        server_.exec("DROP DATABASE " + pg::quoteIdentifier(old_name));
         old_name.clear();
     }
     return unavailable;
@@ -186,7 +165,7 @@ std::string Swap::abandon() noexcept {
     }
     try {
         terminateSessions(new_);
-        server_.exec("DROP DATABASE IF EXISTS " + server_.quoteIdentifier(new_));
+        server_.exec("DROP DATABASE IF EXISTS " + pg::quoteIdentifier(new_));
         created_ = false;
         return "";
     } catch (const std::exception& e) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "pgsluice/pg/identifier.hpp"
+
 namespace pgsluice::pg {
 
 namespace {
@@ -43,17 +45,7 @@ std::vector<uint32_t> parseOidArray(std::string_view text) {
 std::string Table::columnList() const {
     std::string out = "(";
     for (size_t i = 0; i < columns.size(); ++i) {
-        if (i) {
-            out += ", ";
-        }
-        out += '"';
-        for (char c : columns[i].name) {
-            out += c;
-            if (c == '"') {
-                out += '"';
-            }
-        }
-        out += '"';
+        out += (i ? ", " : "") + quoteIdentifier(columns[i].name);
     }
     out += ')';
     return out;
@@ -172,7 +164,7 @@ Catalog loadCatalog(Connection& conn) {
         t.oid = toOid(tables.get(r, 0));
         t.schema = std::string(tables.get(r, 1));
         t.name = std::string(tables.get(r, 2));
-        t.qualified = conn.quoteIdentifier(t.schema) + "." + conn.quoteIdentifier(t.name);
+        t.qualified = qualifiedName(t.schema, t.name);
         t.relkind = tables.get(r, 3).empty() ? 'r' : tables.get(r, 3)[0];
         t.unlogged = tables.getBool(r, 4);
         t.is_partition = tables.getBool(r, 5);
@@ -286,7 +278,7 @@ Catalog loadCatalog(Connection& conn) {
         IndexDef idx;
         idx.index_oid = toOid(indexes.get(r, 1));
         idx.name = std::string(indexes.get(r, 2));
-        std::string quoted_name = conn.quoteIdentifier(idx.name);
+        std::string quoted_name = quoteIdentifier(idx.name);
         std::vector<std::string> attach;
         std::string_view contype = indexes.isNull(r, 4) ? "" : indexes.get(r, 6);
         if (contype == "p" || contype == "u") {
@@ -294,15 +286,14 @@ Catalog loadCatalog(Connection& conn) {
             idx.create_sql = std::string(indexes.get(r, 3));
             attach.push_back(fmt::format(
                 "ALTER TABLE ONLY {} ADD CONSTRAINT {} {} USING INDEX {}{}{}", t.qualified,
-                conn.quoteIdentifier(indexes.get(r, 5)), contype == "p" ? "PRIMARY KEY" : "UNIQUE",
+                quoteIdentifier(indexes.get(r, 5)), contype == "p" ? "PRIMARY KEY" : "UNIQUE",
                 quoted_name, indexes.getBool(r, 8) ? " DEFERRABLE" : "",
                 indexes.getBool(r, 9) ? " INITIALLY DEFERRED" : ""));
         } else if (contype == "x") {
             // Exclusion constraints cannot adopt an index: build them whole.
             idx.constraint_oid = toOid(indexes.get(r, 4));
-            idx.create_sql =
-                fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", t.qualified,
-                            conn.quoteIdentifier(indexes.get(r, 5)), indexes.get(r, 7));
+            idx.create_sql = fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", t.qualified,
+                                         quoteIdentifier(indexes.get(r, 5)), indexes.get(r, 7));
         } else {
             idx.create_sql = std::string(indexes.get(r, 3));
         }
@@ -327,7 +318,7 @@ Catalog loadCatalog(Connection& conn) {
     for (int r = 0; r < sequences.rows(); ++r) {
         Sequence s{toOid(sequences.get(r, 2)), std::string(sequences.get(r, 0)),
                    std::string(sequences.get(r, 1)), ""};
-        s.qualified = conn.quoteIdentifier(s.schema) + "." + conn.quoteIdentifier(s.name);
+        s.qualified = qualifiedName(s.schema, s.name);
         catalog.sequences.push_back(std::move(s));
     }
 

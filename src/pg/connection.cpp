@@ -63,6 +63,28 @@ long long Result::affectedRows() const {
     return (text && *text) ? std::strtoll(text, nullptr, 10) : 0;
 }
 
+std::string databaseNamed(const std::string& conninfo, const std::string& user) {
+    char* err = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+    if (!options) {
+        std::string message = err ? trimmed(err) : "cannot parse";
+        PQfreemem(err);
+        throw UsageError(fmt::format("--target: {}", message));
+    }
+    std::string dbname;
+    for (PQconninfoOption* o = options; o->keyword; ++o) {
+        if (std::string_view(o->keyword) == "dbname" && o->val) {
+            dbname = o->val;
+        }
+    }
+    PQconninfoFree(options);
+    if (dbname.empty()) {
+        const char* env = std::getenv("PGDATABASE");
+        dbname = env && *env ? std::string(env) : user;
+    }
+    return dbname;
+}
+
 const char* roleName(Role role) {
     return role == Role::source ? "source" : "target";
 }
@@ -73,33 +95,37 @@ Connection::Connection(PGconn* conn, Role role)
 Connection::Connection(Connection&& other) noexcept
     : conn_(std::exchange(other.conn_, nullptr)),
       cancel_(std::exchange(other.cancel_, nullptr)),
-      role_(other.role_),
-      copy_buffer_(std::exchange(other.copy_buffer_, nullptr)) {}
+      role_(other.role_) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
     if (this != &other) {
-        this->~Connection();
+        close();
         conn_ = std::exchange(other.conn_, nullptr);
         cancel_ = std::exchange(other.cancel_, nullptr);
         role_ = other.role_;
-        copy_buffer_ = std::exchange(other.copy_buffer_, nullptr);
     }
     return *this;
 }
 
 Connection::~Connection() {
-    if (copy_buffer_) {
-        PQfreemem(copy_buffer_);
-    }
+    close();
+}
+
+void Connection::close() noexcept {
     if (cancel_) {
         PQfreeCancel(cancel_);
     }
     if (conn_) {
         PQfinish(conn_);
     }
-    copy_buffer_ = nullptr;
     cancel_ = nullptr;
     conn_ = nullptr;
+}
+
+void Connection::drainResults() noexcept {
+    while (PGresult* extra = PQgetResult(conn_)) {
+        Result discarded(extra);
+    }
 }
 
 Connection Connection::open(const std::string& conninfo, Role role, const std::string& database) {
@@ -122,10 +148,17 @@ Connection Connection::open(const std::string& conninfo, Role role, const std::s
                       "");
     }
     Connection conn(raw, role);
-    // Every source session is read-only for its whole life: pgsluice can never write to the
-    // source, even through a bug of ours.
-    conn.exec(role == Role::source ? "SET default_transaction_read_only = on"
-                                   : "SET synchronous_commit = off");
+    // Settings every session shares: schema-qualified definitions, no timeout that would kill a
+    // long COPY or the snapshot's idle transaction, UTF8 so text COPY does not depend on the
+    // client's locale, floats in text form exact. Every source session is read-only for its
+    // whole life: pgsluice can never write to the source, even through a bug of ours.
+    conn.exec(
+        std::string("SELECT pg_catalog.set_config('search_path', '', false);"
+                    "SET statement_timeout = 0; SET lock_timeout = 0;"
+                    "SET idle_in_transaction_session_timeout = 0; SET client_encoding = 'UTF8';"
+                    "SET extra_float_digits = 3;") +
+        (role == Role::source ? "SET default_transaction_read_only = on"
+                              : "SET synchronous_commit = off"));
     return conn;
 }
 
@@ -168,83 +201,11 @@ Result Connection::execParams(const std::string& sql,
     return res;
 }
 
-void Connection::beginCopyOut(const std::string& sql) {
-    Result res(PQexec(conn_, sql.c_str()));
-    if (res.status() != PGRES_COPY_OUT) {
-        fail(fmt::format("`{}`", sql), res.get());
-    }
-}
-
-bool Connection::getCopyData(std::string_view& chunk) {
-    if (copy_buffer_) {
-        PQfreemem(copy_buffer_);
-        copy_buffer_ = nullptr;
-    }
-    int n = PQgetCopyData(conn_, &copy_buffer_, 0);
-    if (n > 0) {
-        chunk = std::string_view(copy_buffer_, static_cast<size_t>(n));
-        return true;
-    }
-    if (n == -2) {
-        fail("reading COPY data", nullptr);
-    }
-    // n == -1: the COPY is over; its final result says whether it succeeded. (0 only happens in
-    // async mode, which we do not use.)
-    Result res(PQgetResult(conn_));
-    if (res.status() != PGRES_COMMAND_OK) {
-        fail("COPY TO STDOUT", res.get());
-    }
-    while (PGresult* extra = PQgetResult(conn_)) {
-        PQclear(extra);
-    }
-    return false;
-}
-
-void Connection::beginCopyIn(const std::string& sql) {
-    Result res(PQexec(conn_, sql.c_str()));
-    if (res.status() != PGRES_COPY_IN) {
-        fail(fmt::format("`{}`", sql), res.get());
-    }
-}
-
-void Connection::putCopyData(std::string_view bytes) {
-    if (PQputCopyData(conn_, bytes.data(), static_cast<int>(bytes.size())) != 1) {
-        // The server usually ended the COPY with an error: its message is in the final result.
-        Result res(PQgetResult(conn_));
-        fail("sending COPY data",
-             res.get() && res.status() == PGRES_FATAL_ERROR ? res.get() : nullptr);
-    }
-}
-
-long long Connection::endCopyIn(const char* error_message) {
-    if (PQputCopyEnd(conn_, error_message) != 1) {
-        fail("ending COPY", nullptr);
-    }
-    Result res(PQgetResult(conn_));
-    while (PGresult* extra = PQgetResult(conn_)) {
-        PQclear(extra);
-    }
-    if (res.status() != PGRES_COMMAND_OK) {
-        fail("COPY FROM STDIN", res.get());
-    }
-    return res.affectedRows();
-}
-
 void Connection::cancel() noexcept {
     if (cancel_) {
         char errbuf[256];
         PQcancel(cancel_, errbuf, sizeof errbuf);
     }
-}
-
-std::string Connection::quoteIdentifier(std::string_view name) const {
-    char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
-    if (!quoted) {
-        throw Error(fmt::format("cannot quote identifier: {}", trimmed(PQerrorMessage(conn_))));
-    }
-    std::string out(quoted);
-    PQfreemem(quoted);
-    return out;
 }
 
 std::string Connection::quoteLiteral(std::string_view value) const {
@@ -277,6 +238,21 @@ std::string Connection::conninfoWithoutPassword() const {
 std::string Connection::password() const {
     const char* pw = PQpass(conn_);
     return pw ? pw : "";
+}
+
+std::string Connection::host() const {
+    const char* host = PQhost(conn_);
+    return host ? host : "";
+}
+
+std::string Connection::database() const {
+    const char* db = PQdb(conn_);
+    return db ? db : "";
+}
+
+std::string Connection::user() const {
+    const char* user = PQuser(conn_);
+    return user ? user : "";
 }
 
 std::string Connection::describe() const {

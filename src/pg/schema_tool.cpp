@@ -34,193 +34,7 @@ bool executable(const std::string& path) {
     return ::access(path.c_str(), X_OK) == 0;
 }
 
-// Every entry description pg_dump writes (ArchiveEntry's .description, pg_dump 15 to 18).
-// Several are a word followed by more words, so the longest that matches wins.
-constexpr std::string_view kDescriptions[] = {
-    "ACCESS METHOD",
-    "ACL",
-    "AGGREGATE",
-    "BLOB",
-    "BLOB COMMENTS",
-    "BLOB METADATA",
-    "BLOBS",
-    "CAST",
-    "CHECK CONSTRAINT",
-    "COLLATION",
-    "COMMENT",
-    "CONSTRAINT",
-    "CONVERSION",
-    "DATABASE",
-    "DATABASE PROPERTIES",
-    "DEFAULT",
-    "DEFAULT ACL",
-    "DOMAIN",
-    "ENCODING",
-    "EVENT TRIGGER",
-    "EXTENSION",
-    "FK CONSTRAINT",
-    "FOREIGN DATA WRAPPER",
-    "FOREIGN SERVER",
-    "FOREIGN TABLE",
-    "FUNCTION",
-    "INDEX",
-    "INDEX ATTACH",
-    "LARGE OBJECT",
-    "LARGE OBJECTS",
-    "MATERIALIZED VIEW",
-    "MATERIALIZED VIEW DATA",
-    "OPERATOR",
-    "OPERATOR CLASS",
-    "OPERATOR FAMILY",
-    "POLICY",
-    "PROCEDURAL LANGUAGE",
-    "PROCEDURE",
-    "PUBLICATION",
-    "PUBLICATION TABLE",
-    "PUBLICATION TABLES IN SCHEMA",
-    "ROW SECURITY",
-    "RULE",
-    "SCHEMA",
-    "SEARCHPATH",
-    "SECURITY LABEL",
-    "SEQUENCE",
-    "SEQUENCE OWNED BY",
-    "SEQUENCE SET",
-    "SERVER",
-    "SHELL TYPE",
-    "STATISTICS",
-    "STATISTICS DATA",
-    "STDSTRINGS",
-    "SUBSCRIPTION",
-    "SUBSCRIPTION TABLE",
-    "TABLE",
-    "TABLE ATTACH",
-    "TABLE DATA",
-    "TEXT SEARCH CONFIGURATION",
-    "TEXT SEARCH DICTIONARY",
-    "TEXT SEARCH PARSER",
-    "TEXT SEARCH TEMPLATE",
-    "TRANSFORM",
-    "TRIGGER",
-    "TYPE",
-    "USER MAPPING",
-    "VIEW",
-};
-
-// Reads a decimal number at the start of `text` into `value` and drops it from `text`.
-template <typename T>
-bool takeNumber(std::string_view& text, T& value) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end == text.data()) {
-        return false;
-    }
-    text.remove_prefix(static_cast<size_t>(end - text.data()));
-    return true;
-}
-
-// Drops `prefix` from the start of `text`; false when `text` does not start with it.
-bool takePrefix(std::string_view& text, std::string_view prefix) {
-    if (!text.starts_with(prefix)) {
-        return false;
-    }
-    text.remove_prefix(prefix.size());
-    return true;
-}
-
-// Fills `e` from an entry line `dumpId; tableoid oid DESC NAMESPACE TAG OWNER`; false when the
-// line does not have that shape.
-bool parseEntryLine(std::string_view line, TocEntry& e) {
-    std::string_view rest = line;
-    if (!takeNumber(rest, e.dump_id) || e.dump_id <= 0 || !takePrefix(rest, "; ") ||
-        !takeNumber(rest, e.catalog_oid) || !takePrefix(rest, " ") || !takeNumber(rest, e.oid) ||
-        !takePrefix(rest, " ") || rest.empty()) {
-        return false;
-    }
-    std::string_view desc;
-    for (std::string_view d : kDescriptions) {
-        if (d.size() > desc.size() && rest.starts_with(d) &&
-            (rest.size() == d.size() || rest[d.size()] == ' ')) {
-            desc = d;
-        }
-    }
-    if (desc.empty()) {
-        // A description newer than this list: assume one word.
-        desc = rest.substr(0, rest.find(' '));
-    }
-    e.desc = desc;
-    rest.remove_prefix(desc.size());
-    takePrefix(rest, " ");
-    // pg_restore prints "-" for no namespace and nothing at all for no owner, so the line ends
-    // with the space that follows the tag.
-    size_t space = rest.find(' ');
-    std::string_view schema = rest.substr(0, space);
-    e.schema = schema == "-" ? "" : std::string(schema);
-    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
-    e.tag = rest.substr(0, rest.rfind(' '));
-    e.line = line;
-    return true;
-}
-
-// Reads the dump ids of a ";\tdepends on: 12 34" line into `deps`; false when `line` is
-// another comment. Throws FormatError when the ids cannot be read.
-bool parseDependsLine(std::string_view line, size_t line_no, std::vector<int>& deps) {
-    std::string_view rest = line.substr(1);
-    while (!rest.empty() && (rest.front() == '\t' || rest.front() == ' ')) {
-        rest.remove_prefix(1);
-    }
-    if (!takePrefix(rest, "depends on:")) {
-        return false;
-    }
-    while (!rest.empty()) {
-        int id = 0;
-        if (!takePrefix(rest, " ") || !takeNumber(rest, id) || id <= 0) {
-            throw FormatError(
-                fmt::format("line {} is not a list of dump ids: `{}`", line_no, line));
-        }
-        deps.push_back(id);
-    }
-    return true;
-}
-
 }  // namespace
-
-std::vector<TocEntry> parseTocList(std::string_view text) {
-    std::vector<TocEntry> entries;
-    // A depends line belongs to the entry line right above it.
-    bool after_entry = false;
-    size_t line_no = 0;
-    while (!text.empty()) {
-        size_t eol = text.find('\n');
-        std::string_view line = text.substr(0, eol);
-        text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-        ++line_no;
-        if (line.empty()) {
-            after_entry = false;
-            continue;
-        }
-        if (line.front() == ';') {
-            std::vector<int> deps;
-            if (parseDependsLine(line, line_no, deps)) {
-                if (!after_entry) {
-                    throw FormatError(
-                        fmt::format("line {} lists dependencies but follows no entry", line_no));
-                }
-                auto& target = entries.back().dependencies;
-                target.insert(target.end(), deps.begin(), deps.end());
-            }
-            after_entry = false;
-            continue;
-        }
-        TocEntry e;
-        if (!parseEntryLine(line, e)) {
-            throw FormatError(
-                fmt::format("line {} is not a table of contents entry: `{}`", line_no, line));
-        }
-        entries.push_back(std::move(e));
-        after_entry = true;
-    }
-    return entries;
-}
 
 ProcessResult runProcess(const std::vector<std::string>& argv,
                          const std::vector<std::pair<std::string, std::string>>& env) {
@@ -345,7 +159,7 @@ std::vector<TocEntry> SchemaTool::list(const std::string& path) const {
 }
 
 void SchemaTool::restore(const Connection& target, const std::string& path,
-                         const std::string& section, const RestoreOptions& options,
+                         const std::string& section, const RestoreFlags& options,
                          const std::string& list_file) const {
     std::vector<std::string> argv = {pg_restore_, "--section=" + section, "--exit-on-error",
                                      "--dbname=" + target.conninfoWithoutPassword()};
@@ -367,7 +181,7 @@ void SchemaTool::restore(const Connection& target, const std::string& path,
     check(runProcess(argv, childEnv(target)), fmt::format("pg_restore of the {} schema", section));
 }
 
-std::string SchemaTool::cleanScript(const std::string& path, const RestoreOptions& options,
+std::string SchemaTool::cleanScript(const std::string& path, const RestoreFlags& options,
                                     const std::string& list_file) const {
     std::vector<std::string> argv = {pg_restore_, "--clean", "--if-exists", "--file=-"};
     if (!list_file.empty()) {

@@ -17,10 +17,10 @@
 #include <string>
 #include <string_view>
 
-#include "pgsluice/engine/manifest.hpp"
+#include "pgsluice/archive/manifest.hpp"
 #include "pgsluice/error.hpp"
 
-namespace pgsluice::engine {
+namespace pgsluice::archive {
 namespace {
 
 void check(bool condition) {
@@ -92,12 +92,12 @@ void fuzzChunks(std::string_view input) {
 }
 
 }  // namespace
-}  // namespace pgsluice::engine
+}  // namespace pgsluice::archive
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
-    pgsluice::engine::fuzzContents(input);
-    pgsluice::engine::fuzzResults(input);
-    pgsluice::engine::fuzzChunks(input);
+    pgsluice::archive::fuzzContents(input);
+    pgsluice::archive::fuzzResults(input);
+    pgsluice::archive::fuzzChunks(input);
     return 0;
 }

@@ -20,13 +20,19 @@
 #include "pgsluice/archive/archive_writer.hpp"
 #include "pgsluice/archive/format.hpp"
 #include "pgsluice/archive/frame_codec.hpp"
+#include "pgsluice/archive/manifest.hpp"
 #include "pgsluice/archive/seekable_archive.hpp"
-#include "pgsluice/engine/inspect_job.hpp"
-#include "pgsluice/engine/manifest.hpp"
+#include "pgsluice/commands/inspect.hpp"
+#include "pgsluice/engine/inspect_report.hpp"
+#include "pgsluice/engine/inspection.hpp"
 #include "pgsluice/error.hpp"
 #include "test_support.hpp"
 
 namespace pgsluice::engine {
+
+using namespace pgsluice::archive;
+using commands::InspectOptions;
+using commands::runInspect;
 namespace {
 
 using pgsluice::testing::readWholeFile;
@@ -91,7 +97,7 @@ Contents sampleContents() {
 }
 
 // `count` fake rows of a unit and, through `digest`, their digest.
-std::vector<std::string> fakeRows(const std::string& prefix, int count, RowDigest& digest) {
+std::vector<std::string> fakeRows(const std::string& prefix, int count, copy::RowDigest& digest) {
     std::vector<std::string> rows;
     for (int i = 0; i < count; ++i) {
         rows.push_back(prefix + " row " + std::to_string(i) + " alice@example.com 2024-05-01");
@@ -111,8 +117,8 @@ std::string concat(const std::vector<std::string>& rows) {
 // The sample archive and what a correct report says about it.
 struct Sample {
     std::string path;
-    RowDigest customers;
-    RowDigest orders;
+    copy::RowDigest customers;
+    copy::RowDigest orders;
     std::uint64_t orders_raw = 0;
     std::uint64_t orders_stored = 0;
     std::uint64_t large_object_bytes = 0;
@@ -150,8 +156,8 @@ Sample writeSample(const std::string& path, bool results = true) {
     writer.endUnit(customers_unit);
     r.units.push_back(UnitResult{customers_unit, s.customers, customer_bytes.first});
 
-    RowDigest a;
-    RowDigest b;
+    copy::RowDigest a;
+    copy::RowDigest b;
     // Unit a in two frames, interleaved with unit b as parallel workers would write them.
     const auto a0 = data(orders_unit_a, 0, fakeRows("order a0", 3, a));
     const auto b0 = data(orders_unit_b, 0, fakeRows("order b0", 4, b));
@@ -473,9 +479,9 @@ TEST(InspectTest, ReportFlagsUnitsThatDisagree) {
     frame(archive::FrameType::unit_end, 9, 0);
     frame(archive::FrameType::unit_end, large_object_unit, 0);
     Results results;
-    RowDigest two;
+    copy::RowDigest two;
     two.rows = 2;
-    RowDigest four;
+    copy::RowDigest four;
     four.rows = 4;
     results.units = {UnitResult{customers_unit, two, 100}, UnitResult{orders_unit_a, four, 100},
                      UnitResult{orders_unit_b, four, 100}};

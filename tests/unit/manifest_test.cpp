@@ -15,11 +15,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "pgsluice/engine/manifest.hpp"
+#include "pgsluice/archive/manifest.hpp"
 #include "pgsluice/error.hpp"
 #include "test_support.hpp"
 
-namespace pgsluice::engine {
+namespace pgsluice::archive {
 namespace {
 
 using Json = nlohmann::json;
@@ -766,4 +766,4 @@ TEST(ManifestLargeObject, RejectsOffsetsPastTheLargestLargeObject) {
 }
 
 }  // namespace
-}  // namespace pgsluice::engine
+}  // namespace pgsluice::archive

@@ -3,16 +3,15 @@
 // Helpers the unit tests share.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 #include <string>
-#include <system_error>
 #include <vector>
+
+#include "pgsluice/util/temp_dir.hpp"
 
 namespace pgsluice::testing {
 
@@ -34,39 +33,27 @@ inline std::string readWholeFile(const std::string& path) {
     return out.str();
 }
 
-// A fresh directory under $TMPDIR, removed with its contents when the object dies.
+// A fresh directory under $TMPDIR (util::TempDir), removed with its contents when the object
+// dies, with the helpers tests want.
 class TempDir {
   public:
-    explicit TempDir(const std::string& prefix = "pgsluice-test") {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
+    explicit TempDir(const std::string& prefix = "pgsluice-test") : dir_(prefix) {}
 
     // The path of `name` inside the directory.
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
+    std::string file(const std::string& name) const { return (path() / name).string(); }
     // The names of the entries in the directory, sorted.
     std::vector<std::string> list() const {
         std::vector<std::string> names;
-        for (const auto& entry : std::filesystem::directory_iterator(path_)) {
+        for (const auto& entry : std::filesystem::directory_iterator(path())) {
             names.push_back(entry.path().filename().string());
         }
         std::sort(names.begin(), names.end());
         return names;
     }
-    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path path() const { return dir_.path(); }
 
   private:
-    std::filesystem::path path_;
+    util::TempDir dir_;
 };
 
 }  // namespace pgsluice::testing

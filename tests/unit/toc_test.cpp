@@ -8,10 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include "pgsluice/engine/selection.hpp"
-#include "pgsluice/engine/target.hpp"
+#include "pgsluice/engine/table_selection.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
+#include "pgsluice/pg/toc.hpp"
+#include "test_support.hpp"
 
 namespace pgsluice::engine {
 namespace {
@@ -307,10 +308,11 @@ TEST(TocParse, MalformedLinesNameTheirLineNumber) {
 // What leftOutEntries leaves out of kListing when the tables `skip` are skipped and the schemas
 // `excluded_schemas` excluded.
 std::set<int> listingLeftOut(std::set<uint32_t> skip, std::set<std::string> excluded_schemas = {}) {
-    SelectionResult selection;
+    TableSelection selection;
     selection.skip = std::move(skip);
     selection.excluded_schemas = std::move(excluded_schemas);
-    return leftOutEntries(pg::parseTocList(kListing), selection);
+    return pg::leftOutEntries(pg::parseTocList(kListing), selection.skip,
+                              selection.excluded_schemas);
 }
 
 TEST(TocLeftOut, SkippedTableTakesEverythingThatDependsOnIt) {
@@ -336,7 +338,7 @@ TEST(TocLeftOut, SkippedTableTakesEverythingThatDependsOnIt) {
 }
 
 TEST(TocLeftOut, NothingSelectedAwayLeavesNothingOut) {
-    EXPECT_TRUE(leftOutEntries(pg::parseTocList(kListing), SelectionResult{}).empty());
+    EXPECT_TRUE(pg::leftOutEntries(pg::parseTocList(kListing), {}, {}).empty());
 }
 
 TEST(TocLeftOut, KeptPartitionStaysWhenItsParentIsLeftOut) {
@@ -387,9 +389,10 @@ TEST(TocLeftOut, SequenceOwnedByASkippedTableGoesEvenWithoutADirectDependency) {
         "12; 0 0 SEQUENCE OWNED BY public t_id_seq postgres\n"
         ";\tdepends on: 11 10\n"
         "13; 1259 102 TABLE public u postgres\n");
-    SelectionResult selection;
+    TableSelection selection;
     selection.skip = {100};
-    EXPECT_EQ(leftOutEntries(toc, selection), (std::set<int>{10, 11, 12}));
+    EXPECT_EQ(pg::leftOutEntries(toc, selection.skip, selection.excluded_schemas),
+              (std::set<int>{10, 11, 12}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,9 +411,9 @@ TEST(TocList, RestoreListCommentsOutTheEntriesLeftOut) {
         "219; 1259 16402 TABLE public orders postgres\n"
         ";\tdepends on: 3435\n"
         "3272; 2606 16447 FK CONSTRAINT app items items_order_id_fkey app_owner\n");
-    TempDir dir("pgsluice-toc-test");
-    std::string path = writeRestoreList(toc, {219}, dir.path(), "pre-data.list");
-    EXPECT_EQ(path, dir.path() + "/pre-data.list");
+    testing::TempDir dir("pgsluice-toc-test");
+    std::string path = pg::writeRestoreList(toc, {219}, dir.path().string(), "pre-data.list");
+    EXPECT_EQ(path, dir.path().string() + "/pre-data.list");
     EXPECT_EQ(readFile(path),
               "3435; 0 0 ENCODING - ENCODING \n"
               ";219; 1259 16402 TABLE public orders postgres\n"
@@ -430,9 +433,9 @@ TEST(TocList, PostDataListAddsTheEntriesLeftOut) {
     orders.indexes.push_back({16409, 16410, "orders_pkey", "", ""});
     orders.indexes.push_back({16416, 0, "orders_customer_idx", "", ""});
     catalog.tables.push_back(orders);
-    TempDir dir("pgsluice-toc-test");
-    std::string path = writePostDataList(toc, catalog, {16411}, {3263}, dir.path());
-    EXPECT_EQ(path, dir.path() + "/post-data.list");
+    testing::TempDir dir("pgsluice-toc-test");
+    std::string path = pg::writePostDataList(toc, catalog, {16411}, {3263}, dir.path());
+    EXPECT_EQ(path, dir.path().string() + "/post-data.list");
     EXPECT_EQ(readFile(path),
               ";3260; 2606 16410 CONSTRAINT public orders orders_pkey postgres\n"
               ";3258; 1259 16416 INDEX public orders_customer_idx postgres\n"
@@ -442,7 +445,7 @@ TEST(TocList, PostDataListAddsTheEntriesLeftOut) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SelectionResult::excluded_schemas
+// TableSelection::excluded_schemas
 
 pg::Catalog threeSchemas() {
     pg::Catalog catalog;
@@ -466,18 +469,18 @@ TEST(TocSelection, ExcludedSchemasFollowPgDumpSchemaOptions) {
     pg::Catalog catalog = threeSchemas();
     using Set = std::set<std::string>;
     filter::SelectionOptions none;
-    EXPECT_EQ(applySelection(catalog, none).excluded_schemas, Set{});
+    EXPECT_EQ(selectTables(catalog, none).excluded_schemas, Set{});
 
     filter::SelectionOptions exclude;
     exclude.exclude_schemas = {"audit"};
-    SelectionResult result = applySelection(catalog, exclude);
+    TableSelection result = selectTables(catalog, exclude);
     EXPECT_EQ(result.excluded_schemas, Set{"audit"});
     EXPECT_EQ(result.skip, std::set<uint32_t>{kLog});
 
     filter::SelectionOptions include;
     include.include_schemas = {"a*"};
     include.exclude_schemas = {"audit"};
-    result = applySelection(catalog, include);
+    result = selectTables(catalog, include);
     EXPECT_EQ(result.excluded_schemas, (Set{"audit", "public"}));
     EXPECT_EQ(result.skip, (std::set<uint32_t>{kLog, kOrders}));
 
@@ -485,8 +488,7 @@ TEST(TocSelection, ExcludedSchemasFollowPgDumpSchemaOptions) {
     catalog.schemas.push_back("empty");
     filter::SelectionOptions only_empty;
     only_empty.include_schemas = {"empty"};
-    EXPECT_EQ(applySelection(catalog, only_empty).excluded_schemas,
-              (Set{"app", "audit", "public"}));
+    EXPECT_EQ(selectTables(catalog, only_empty).excluded_schemas, (Set{"app", "audit", "public"}));
 }
 
 TEST(TocSelection, NamedTablesExcludeNoSchema) {
@@ -494,7 +496,7 @@ TEST(TocSelection, NamedTablesExcludeNoSchema) {
     filter::SelectionOptions options;
     options.include_tables = {"app.items"};
     options.exclude_schemas = {"app"};
-    SelectionResult result = applySelection(threeSchemas(), options);
+    TableSelection result = selectTables(threeSchemas(), options);
     EXPECT_TRUE(result.excluded_schemas.empty());
     EXPECT_EQ(result.skip, (std::set<uint32_t>{kLog, kOrders}));
 }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <list>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -14,20 +15,23 @@
 namespace pgsluice::engine {
 
 // Shared stop switch of a run: the first failure (or Ctrl-C) is kept, every registered
-// connection gets its running query cancelled, and workers stop at their next check.
+// connection gets its running query cancelled, every registered waiter is woken, and workers
+// stop at their next check.
 class AbortSignal {
   public:
+    AbortSignal() = default;
+    AbortSignal(const AbortSignal&) = delete;
+    AbortSignal& operator=(const AbortSignal&) = delete;
+
     // True once the run must stop.
     bool aborted() const noexcept { return aborted_.load(std::memory_order_relaxed); }
 
-    // Records the first failure and cancels every registered connection's query.
+    // Records the first failure, cancels every registered connection's query and wakes every
+    // registered waiter. Later failures are consequences and are dropped.
     void fail(std::exception_ptr error);
     // Runs `body`; whatever it throws is recorded with fail() (a foreign exception as an Error
     // with its message) instead of propagating.
     void capture(const std::function<void()>& body) noexcept;
-    // Rethrows a worker's failure `error` with `context` in front ("loading table t: ..."), or
-    // Cancelled when the run was already stopping (the failure is then a consequence).
-    [[noreturn]] void rethrowWith(const Error& error, const std::string& context) const;
     // Stops the run because the user asked (a signal).
     void interrupt(int signal_number);
     // Throws Cancelled when the run must stop.
@@ -35,12 +39,34 @@ class AbortSignal {
 
     // Rethrows the first failure, if any.
     void rethrow() const;
+    // The first failure, or null.
+    std::exception_ptr error() const;
     // True when the stop came from a signal.
     bool interrupted() const noexcept { return signal_.load() != 0; }
 
     // Registers a connection to cancel on abort; unregister before the connection dies.
     void watch(pg::Connection* conn);
     void unwatch(pg::Connection* conn);
+
+    // A registration made by onAbort(); the callback is not called after it died.
+    class Waker {
+      public:
+        Waker(Waker&&) noexcept;
+        Waker& operator=(Waker&&) = delete;
+        ~Waker();
+
+      private:
+        friend class AbortSignal;
+        Waker(AbortSignal* abort, std::list<std::function<void()>>::iterator it)
+            : abort_(abort), it_(it) {}
+        AbortSignal* abort_;
+        std::list<std::function<void()>>::iterator it_;
+    };
+    // Calls `wake` when the run aborts (at once when it already has), for as long as the
+    // returned Waker lives: how a thread blocked on a condition variable learns of the abort
+    // without polling. `wake` runs on the failing thread; it may lock the waiter's mutex (it
+    // should, before notifying), so never create or destroy a Waker while holding that mutex.
+    [[nodiscard]] Waker onAbort(std::function<void()> wake);
 
   private:
     void cancelAll();
@@ -50,7 +76,14 @@ class AbortSignal {
     mutable std::mutex mutex_;
     std::exception_ptr error_;
     std::vector<pg::Connection*> watched_;
+    std::mutex wakers_mutex_;  // guards wakers_ and is held while they run
+    std::list<std::function<void()>> wakers_;
 };
+
+// Inside a catch block: rethrows the exception in flight with `context` in front of its message
+// ("copying table t: ..."), its type and fields kept; or Cancelled when the run was already
+// stopping, because the failure is then a consequence of the first one.
+[[noreturn]] void rethrowInContext(const AbortSignal& abort, const std::string& context);
 
 // Keeps a connection registered with an AbortSignal for the scope's duration.
 class Watch {
@@ -65,6 +98,14 @@ class Watch {
   private:
     AbortSignal& abort_;
     pg::Connection& conn_;
+};
+
+// A connection that is cancelled when the run aborts, for as long as it lives.
+struct WatchedConnection {
+    WatchedConnection(pg::Connection c, AbortSignal& abort)
+        : conn(std::move(c)), watch(abort, conn) {}
+    pg::Connection conn;
+    Watch watch;
 };
 
 // Turns SIGINT and SIGTERM into AbortSignal::interrupt while it lives. Construct it before any

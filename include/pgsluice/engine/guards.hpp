@@ -28,6 +28,9 @@ std::vector<std::string> protectPatterns(const std::vector<std::string>& given);
 // `patterns` (shell globs, case-insensitive).
 void refuseProtected(const ServerIdentity& target, const std::vector<std::string>& patterns);
 
+// Throws UsageError naming some of the objects when the target database is not empty.
+void requireEmptyTarget(pg::Connection& target);
+
 // On a terminal, shows what the target holds and asks before it is overwritten; throws
 // UsageError when the answer is not "yes". Does nothing when `yes` or not on a terminal.
 void confirmOverwrite(pg::Connection& server, const std::string& database, const std::string& what,

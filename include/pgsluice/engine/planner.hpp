@@ -1,9 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "pgsluice/engine/selection.hpp"
+#include "pgsluice/engine/table_selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
 
 namespace pgsluice::engine {
@@ -11,6 +12,7 @@ namespace pgsluice::engine {
 // One COPY: a whole table, or a range of its pages when the table is split.
 struct WorkUnit {
     size_t table = 0;          // index into Plan::tables
+    uint32_t id = 0;           // its id in an archive (a dump numbers units in plan order)
     int part = 0;              // 0-based part number
     int parts = 1;             // how many parts the table was cut into
     long long first_page = 0;  // ctid range [first_page, end_page); end_page < 0 = open end
@@ -40,7 +42,7 @@ struct PlanOptions {
 // Orders the selected tables holding data largest first and cuts the large ones into page
 // ranges; tables the selection leaves out are not in the plan.
 Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
-              const SelectionResult& selection);
+              const TableSelection& selection);
 
 // How messages name a unit: "table "s"."t"" or "table "s"."t" (part 2 of 4)".
 std::string describeUnit(const pg::Table& table, const WorkUnit& unit);
@@ -48,14 +50,12 @@ std::string describeUnit(const pg::Table& table, const WorkUnit& unit);
 // The COPY ... TO STDOUT statement that reads one unit from the source.
 std::string copyOutSql(const pg::Table& table, const WorkUnit& unit);
 
+// The COPY ... TO STDOUT statement that reads the whole of `table` with the columns of
+// `columns_from` (the source's, when digesting a target), as COPY `binary` or text.
+std::string copyOutSql(const pg::Table& table, const pg::Table& columns_from, bool binary);
+
 // The COPY ... FROM STDIN statement that loads one unit; `freeze` when the table was truncated
 // in the same transaction.
 std::string copyInSql(const pg::Table& table, bool freeze);
-
-// Parses sizes such as 1GB, 512MB, 100kB, 4096 (bytes). Throws UsageError.
-long long parseSize(const std::string& text);
-
-// Formats a byte count for people: 1.5 GB, 20 MB.
-std::string formatBytes(double bytes);
 
 }  // namespace pgsluice::engine

@@ -1,30 +1,70 @@
 #pragma once
 
+// The selection and the rules of a run, checked against one catalogue: what copy, dump,
+// restore, verify and plan all start from before they touch anything.
+
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "pgsluice/engine/progress.hpp"
-#include "pgsluice/engine/sanitizing.hpp"
-#include "pgsluice/engine/selection.hpp"
+#include "pgsluice/engine/table_selection.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/sanitize/rules.hpp"
+#include "pgsluice/sanitize/salt.hpp"
+#include "pgsluice/sanitize/validate.hpp"
 
 namespace pgsluice::engine {
 
-// The selection and the rules of a run, checked against one catalogue: what copy, dump and
-// restore all start from before they touch anything.
-struct Prepared {
-    filter::SelectionOptions options;  // the user's, plus the rules' exclude_table_data
-    SelectionResult selection;
-    std::set<uint32_t> dropped_foreign_keys;  // --drop-dangling-foreign-keys
-    std::unique_ptr<Sanitizing> sanitizing;   // null without --rules
+// A --rules file checked against the source catalogue: what every worker needs to rewrite rows.
+struct Sanitizing {
+    sanitize::Rules rules;
+    sanitize::SaltKey key;
+    sanitize::SanitizePlan plan;
+    std::string rules_hash;  // of the rules, never of the salt
+
+    // The rewrites of `table`, or nullptr when its rows pass through untouched.
+    const sanitize::TableSanitizer* forTable(const pg::Table& table) const {
+        return plan.find(table.schema, table.name);
+    }
 };
 
-// Reads the rules file (if any), applies the selection, refuses dangling foreign keys unless
-// `drop_dangling` (then warns for each), and checks every rule against the catalogue. Throws
-// UsageError (exit 2) for any problem, before anything is written anywhere.
+// Reads the rules file (UsageError with FILE:LINE) and adds its exclude_table_data patterns to
+// `selection`, so they act like --exclude-table-data. Call before selectTables.
+sanitize::Rules loadRules(const std::string& path, filter::SelectionOptions& selection);
+
+// Checks every rule against the tables whose rows move (exit 2 listing every problem) and
+// builds the transforms with the salt from the rules' salt_env.
+std::unique_ptr<Sanitizing> checkRules(sanitize::Rules rules, const pg::Catalog& catalog,
+                                       const TableSelection& selection);
+
+// What a run was asked to select and rewrite, resolved.
+struct Prepared {
+    filter::SelectionOptions options;  // the user's, plus the rules' exclude_table_data
+    TableSelection selection;
+    std::set<uint32_t> dropped_foreign_keys;  // --drop-dangling-foreign-keys
+    std::unique_ptr<Sanitizing> sanitizing;   // null without --rules
+    std::vector<std::string> warnings;        // for the user: unmatched patterns, dropped keys...
+    std::vector<std::string> notes;           // said unless -q: what the rules rewrite
+};
+
+// Reads the rules file (if any), applies the selection, leaves out the dangling foreign keys
+// when `drop_dangling` (a warning each), and checks every rule against the catalogue. Throws
+// UsageError (exit 2) for a bad rule or pattern, before anything is written anywhere. Dangling
+// foreign keys without `drop_dangling` are left in selection.dangling for requireNoDangling().
+Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
+                    const std::string& rules_file, bool drop_dangling);
+
+// prepareRun() for a run that goes on to write something: says the warnings (and, unless -q,
+// the notes) through `progress`, then refuses dangling foreign keys (requireNoDangling).
 Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
                     const std::string& rules_file, bool drop_dangling, Progress& progress);
+
+// Throws UsageError naming each constraint when the selection leaves foreign keys dangling and
+// they were not dropped.
+void requireNoDangling(const Prepared& prepared);
 
 }  // namespace pgsluice::engine

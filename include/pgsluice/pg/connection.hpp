@@ -2,9 +2,6 @@
 
 #include <libpq-fe.h>
 
-#include <atomic>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,12 +64,17 @@ enum class Role { source, target };
 // Human name of a role for messages.
 const char* roleName(Role role);
 
+// The database `conninfo` names, resolved as libpq resolves it: its dbname, else PGDATABASE, else
+// `user`. Throws UsageError when the conninfo cannot be parsed.
+std::string databaseNamed(const std::string& conninfo, const std::string& user);
+
 // Owner of one PGconn with the few operations pgsluice needs. Not thread-safe, except cancel().
 class Connection {
   public:
     // Connects with a libpq conninfo string or URI (PG* variables, .pgpass and services apply),
     // to `database` instead of the one the conninfo names when it is not empty.
-    // A source connection is made read-only for its whole life.
+    // Every session gets the settings pgsluice pins (empty search_path, no timeouts, UTF8,
+    // exact floats); a source connection is made read-only for its whole life.
     static Connection open(const std::string& conninfo, Role role,
                            const std::string& database = "");
 
@@ -88,24 +90,9 @@ class Connection {
     Result execParams(const std::string& sql,
                       const std::vector<std::optional<std::string>>& params);
 
-    // Starts `COPY ... TO STDOUT`; then call getCopyData until it returns false.
-    void beginCopyOut(const std::string& sql);
-    // Takes the next COPY chunk into `chunk` (owned by libpq, valid until the next call).
-    // Returns false at the end of the COPY, after checking the final result.
-    bool getCopyData(std::string_view& chunk);
-
-    // Starts `COPY ... FROM STDIN`; then putCopyData any number of times and endCopyIn.
-    void beginCopyIn(const std::string& sql);
-    // Sends bytes of COPY data.
-    void putCopyData(std::string_view bytes);
-    // Ends the COPY (or aborts it with `error_message`) and returns the rows the server loaded.
-    long long endCopyIn(const char* error_message = nullptr);
-
     // Asks the server to cancel whatever this connection runs; safe from any thread.
     void cancel() noexcept;
 
-    // Escapes an identifier ("schema"."table" parts) for this server.
-    std::string quoteIdentifier(std::string_view name) const;
     // Escapes a string literal for this server.
     std::string quoteLiteral(std::string_view value) const;
 
@@ -117,17 +104,27 @@ class Connection {
     std::string password() const;
     // Host (or socket directory) and database, for messages; never includes a password.
     std::string describe() const;
+    // The host (or socket directory) libpq connected to.
+    std::string host() const;
+    // The database this session is connected to.
+    std::string database() const;
+    // The role this session logged in as.
+    std::string user() const;
     Role role() const { return role_; }
-    PGconn* raw() const { return conn_; }
 
   private:
+    friend class CopyOut;
+    friend class CopyIn;
+
     Connection(PGconn* conn, Role role);
+    void close() noexcept;
     [[noreturn]] void fail(const std::string& what, const PGresult* res) const;
+    // Reads and discards the results left after a command's last one.
+    void drainResults() noexcept;
 
     PGconn* conn_ = nullptr;
     PGcancel* cancel_ = nullptr;
     Role role_ = Role::source;
-    char* copy_buffer_ = nullptr;  // last PQgetCopyData buffer, freed on the next call
 };
 
 }  // namespace pgsluice::pg

@@ -1,0 +1,77 @@
+#pragma once
+
+// Writing a source database to an archive: the schema (pg_dump custom format), a contents
+// manifest, the rows of every unit as compressed frames written in parallel by -j workers in
+// one snapshot, the large objects, a results manifest (rows and digests, sequences), the footer
+// index. A file appears under its name only once complete.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgsluice/archive/archive_writer.hpp"
+#include "pgsluice/archive/manifest.hpp"
+#include "pgsluice/archive/zstd_context.hpp"
+#include "pgsluice/engine/prepare.hpp"
+#include "pgsluice/engine/progress.hpp"
+#include "pgsluice/engine/run.hpp"
+#include "pgsluice/engine/snapshot_source.hpp"
+#include "pgsluice/filter/selection.hpp"
+#include "pgsluice/io/io_mode.hpp"
+#include "pgsluice/pg/toc.hpp"
+
+namespace pgsluice::engine {
+
+// Everything `pgsluice dump` was asked to do.
+struct DumpOptions {
+    std::string source;  // libpq conninfo or URI (may be empty: PG* variables)
+    std::string file;    // the archive, "-" for standard output
+    int jobs = 2;
+    int compression_level = archive::default_compression_level;
+    io::IoMode io = io::IoMode::automatic;
+    long long split_bytes = 1LL << 30;
+    filter::SelectionOptions selection;
+    std::vector<std::string> selection_args;  // the filter options as given, for the manifest
+    bool drop_dangling_foreign_keys = false;
+    std::string rules_file;  // --rules: the archive holds rewritten rows only
+    ProgressMode progress = ProgressMode::automatic;
+    std::string report_file;
+    bool verbose = false;
+    bool quiet = false;
+};
+
+// "zstd" or "zstd:LEVEL" -> the zstd level; throws UsageError for anything else.
+int parseCompression(const std::string& text);
+
+// One dump of a source into an archive.
+class ArchiveDump {
+  public:
+    ArchiveDump(const DumpOptions& options, Run& run) : options_(options), run_(run) {}
+
+    // Runs every step; throws the first failure (its type and exit code kept), saying that no
+    // archive was written (a file) or that the stream is incomplete (standard output).
+    void run(SnapshotSource& source);
+
+  private:
+    void dump(SnapshotSource& source);
+    void openArchive();
+    void writeSchema(SnapshotSource& source);
+    archive::Contents contents(SnapshotSource& source) const;
+    void writeData(SnapshotSource& source);
+    void writeLargeObjects(SnapshotSource& source);
+    void writeResults(SnapshotSource& source, double seconds);
+    void writeReport(const std::string& status, const std::string& error);
+
+    const DumpOptions& options_;
+    Run& run_;
+    Prepared prepared_;
+    Plan plan_;
+    std::vector<pg::TocEntry> toc_;
+    std::optional<archive::ArchiveWriter> writer_;
+    archive::Contents contents_;
+    std::vector<archive::UnitResult> results_;  // per plan unit (unit id = plan index)
+    std::uint64_t large_object_bytes_ = 0;
+};
+
+}  // namespace pgsluice::engine

@@ -1,0 +1,73 @@
+#pragma once
+
+// A live source database read inside one exported snapshot: what copy loads from and dump
+// writes out. Every session it opens is read-only and imports the one snapshot.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pgsluice/archive/manifest.hpp"
+#include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/planner.hpp"
+#include "pgsluice/engine/target_load.hpp"
+#include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/pg/connection.hpp"
+#include "pgsluice/pg/snapshot.hpp"
+
+namespace pgsluice::engine {
+
+// The units of a plan read from the snapshot: each worker has a reader session of its own, and
+// each unit is one COPY ... TO STDOUT on it.
+class SnapshotFeed : public UnitFeed {
+  public:
+    SnapshotFeed(const pg::Snapshot& snapshot, const Plan& plan, AbortSignal& abort)
+        : snapshot_(snapshot), plan_(plan), abort_(abort) {}
+
+    std::unique_ptr<Worker> worker(int index) override;
+
+  private:
+    const pg::Snapshot& snapshot_;
+    const Plan& plan_;
+    AbortSignal& abort_;
+};
+
+class SnapshotSource : public LoadSource {
+  public:
+    // Nothing is opened before open().
+    SnapshotSource(std::string conninfo, long long split_bytes, AbortSignal& abort)
+        : conninfo_(std::move(conninfo)), split_bytes_(split_bytes), abort_(abort) {}
+
+    ServerIdentity open() override;
+    std::string describe() override;
+    const pg::Catalog& catalog() override { return catalog_; }
+    Plan plan(const TableSelection& selection) override;
+    void writeSchema(const std::string& path, const TableSelection& selection) override;
+    UnitFeed& feed(const Plan& plan, LargeObjectSink& large_objects) override;
+    std::vector<archive::SequenceValue> sequenceValues() override;
+    void readLargeObjects(LargeObjectSink& out) override;
+    void verify(const LoadedTarget& target) override;
+
+    // The snapshot every reader shares (after open()).
+    pg::Snapshot& snapshot() { return *snapshot_; }
+    // The snapshot's time, ISO 8601 UTC (after open()).
+    std::string snapshotTime();
+    // Reads the large objects `oids` in chunks of at most 1 MiB and hands each chunk to
+    // `on_chunk` (its bytes are valid during the call only).
+    void readLargeObjects(const std::vector<uint32_t>& oids,
+                          const std::function<void(const archive::LargeObjectChunk&)>& on_chunk);
+
+  private:
+    std::string conninfo_;
+    long long split_bytes_;
+    AbortSignal& abort_;
+    std::optional<pg::Snapshot> snapshot_;
+    std::optional<Watch> watch_;
+    pg::Catalog catalog_;
+    std::optional<SnapshotFeed> feed_;
+};
+
+}  // namespace pgsluice::engine

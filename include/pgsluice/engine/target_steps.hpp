@@ -1,0 +1,30 @@
+#pragma once
+
+// Steps of loading a target that are plain statements on one target session.
+
+#include <string>
+#include <vector>
+
+#include "pgsluice/engine/planner.hpp"
+#include "pgsluice/pg/connection.hpp"
+#include "pgsluice/pg/schema_tool.hpp"
+#include "pgsluice/sanitize/rules.hpp"
+
+namespace pgsluice::engine {
+
+// Drops the objects of `archive` from the target as `pg_restore --clean --if-exists` would,
+// in one transaction; with `list_file`, only the objects that pg_restore list keeps. Returns a
+// warning for each drop that failed even when retried.
+std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaTool& tool,
+                                     const std::string& archive, const pg::RestoreFlags& flags,
+                                     const std::string& list_file = "");
+
+// Turns the indexes built for PK/UNIQUE constraints into those constraints, and sets CLUSTER ON
+// and REPLICA IDENTITY, in one transaction (each statement only touches the catalog).
+void attachIndexes(pg::Connection& target, const Plan& plan);
+
+// Runs the rules' `after` statements on the target in one transaction; a failure names the
+// statement, its line in the rules file and the server's message.
+void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules);
+
+}  // namespace pgsluice::engine

@@ -1,0 +1,18 @@
+#include "pgsluice/commands/dump.hpp"
+
+#include "pgsluice/engine/run.hpp"
+#include "pgsluice/engine/snapshot_source.hpp"
+#include "pgsluice/error.hpp"
+
+namespace pgsluice::commands {
+
+void runDump(const DumpOptions& options) {
+    if (options.jobs < 1) {
+        throw UsageError("--jobs must be at least 1");
+    }
+    engine::Run run("dump", options.progress, options.verbose, options.quiet);
+    engine::SnapshotSource source(options.source, options.split_bytes, run.abort());
+    engine::ArchiveDump(options, run).run(source);
+}
+
+}  // namespace pgsluice::commands

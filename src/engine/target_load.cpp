@@ -1,0 +1,305 @@
+#include "pgsluice/engine/target_load.hpp"
+
+#include <fmt/format.h>
+
+#include "pgsluice/engine/swap.hpp"
+#include "pgsluice/engine/target_steps.hpp"
+#include "pgsluice/error.hpp"
+#include "pgsluice/pg/schema_tool.hpp"
+#include "pgsluice/util/sizes.hpp"
+#include "pgsluice/util/temp_dir.hpp"
+
+namespace pgsluice::engine {
+
+void requireJobs(const LoadOptions& options) {
+    if (options.jobs < 1 || options.index_jobs < 1) {
+        throw UsageError("--jobs and --index-jobs must be at least 1");
+    }
+}
+
+std::string describeState(TargetState state) {
+    switch (state) {
+        case TargetState::untouched:
+            return "The target was not changed.";
+        case TargetState::schema_partial:
+            return "The target may hold part of the schema: run again with --clean to start over.";
+        case TargetState::schema_loaded:
+            return "The target holds the schema and part of the data (see the tables marked "
+                   "INCOMPLETE), without constraints: run again with --clean to start over.";
+        case TargetState::data_loaded:
+            return "The target holds all the data, but not every index, constraint or trigger: "
+                   "run again with --clean to start over.";
+        case TargetState::complete:
+            return "The target is complete.";
+    }
+    return "";
+}
+
+TargetLoad::TargetLoad(const LoadOptions& options, Run& run) : options_(options), run_(run) {}
+
+TargetLoad::~TargetLoad() = default;
+
+pg::Connection TargetLoad::openTarget() const {
+    return pg::Connection::open(options_.target, pg::Role::target, target_database_);
+}
+
+void TargetLoad::run(LoadSource& source) {
+    Progress& progress = run_.progress();
+    std::optional<Swap> swap;
+    std::exception_ptr failure = run_.execute([&] {
+        progress.phase("connect");
+        ServerIdentity source_id = source.open();
+        if (options_.swap) {
+            // The guards judge the live database, not the new one the run loads into.
+            swap.emplace(Swap::open(options_.target));
+            ServerIdentity live = identify(swap->server());
+            live.database = swap->liveName();
+            refuseSelfCopy(source_id, live);
+            refuseProtected(live, protectPatterns(options_.protect));
+        }
+        loadAll(source, source_id, swap ? &*swap : nullptr);
+        if (swap) {
+            progress.phase("swap");
+            std::string old_name;
+            double unavailable =
+                swap->commit(options_.terminate_connections, options_.swap_wait_seconds,
+                             options_.keep_old, old_name);
+            progress.info(fmt::format(
+                "--swap: {} now holds the new copy; it was unavailable for {:.3f} s{}",
+                swap->liveName(), unavailable,
+                old_name.empty() ? "" : fmt::format("; the old one is kept as {}", old_name)));
+        }
+        state_ = TargetState::complete;
+    });
+    if (!failure) {
+        progress.printSummary();
+        writeReport(source, "ok", "");
+        return;
+    }
+    std::string state = describeState(state_);
+    if (swap && state_ != TargetState::complete) {
+        std::string problem = swap->abandon();
+        state = problem.empty()
+                    ? fmt::format("--swap: the new database was dropped; {} is exactly as it was.",
+                                  swap->liveName())
+                    : fmt::format("--swap: {} is exactly as it was, but {}.", swap->liveName(),
+                                  problem);
+    }
+    std::string what;
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+        what = e.what();
+    }
+    // Said once every worker has stopped, so that it agrees with the tables reported as loaded.
+    std::string details = state_ == TargetState::complete ? "" : tally_.describe(plan_);
+    std::string message = details.empty() ? fmt::format("{}\n{}", what, state)
+                                          : fmt::format("{}\n{}\n{}", what, details, state);
+    writeReport(source, run_.abort().interrupted() ? "interrupted" : "failed", message);
+    if (state_ != TargetState::untouched) {
+        progress.printSummary();
+    }
+    Run::rethrowAs(failure, message);
+}
+
+// Every connection to the target lives in here, so none is left on the new database when
+// --swap renames it.
+void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Swap* swap) {
+    Progress& progress = run_.progress();
+    AbortSignal& abort = run_.abort();
+    std::optional<WatchedConnection> target;
+    if (!swap) {
+        target.emplace(openTarget(), abort);
+        ServerIdentity target_id = identify(target->conn);
+        refuseSelfCopy(source_id, target_id);
+        refuseProtected(target_id, protectPatterns(options_.protect));
+    }
+    catalog_ = &source.catalog();
+    progress.info(fmt::format("source {}, target {}", source.describe(),
+                              swap ? swap->server().describe() : target->conn.describe()),
+                  true);
+    // Every rule and pattern is checked before anything is written anywhere.
+    prepared_ = prepareRun(*catalog_, options_.selection, options_.rules_file,
+                           options_.drop_dangling_foreign_keys, progress);
+    for (uint32_t oid : source.tablesWithoutData()) {
+        if (!prepared_.selection.skip.count(oid)) {
+            prepared_.selection.schema_only.insert(oid);
+        }
+    }
+    plan_ = source.plan(prepared_.selection);
+    if (swap) {
+        if (swap->liveExists()) {
+            confirmOverwrite(swap->server(), swap->liveName(), run_.command() + " --swap",
+                             options_.yes);
+        }
+        if (std::string w = swap->create(); !w.empty()) {
+            progress.warn(w);
+        }
+        target_database_ = swap->newName();
+        progress.info(fmt::format("--swap: loading into new database {}", target_database_));
+        target.emplace(openTarget(), abort);
+    } else if (!options_.clean) {
+        requireEmptyTarget(target->conn);
+    } else {
+        confirmOverwrite(target->conn, target->conn.database(), run_.command() + " --clean",
+                         options_.yes);
+    }
+    abort.check();
+
+    util::TempDir work("pgsluice-" + run_.command());
+    work_dir_ = work.path();
+    loadSchema(source, target->conn, swap != nullptr);
+    progress.phase("data");
+    loadData(source);
+    finishLoad(source, target->conn);
+}
+
+void TargetLoad::loadSchema(LoadSource& source, pg::Connection& target, bool swapping) {
+    run_.progress().phase("schema");
+    schema_archive_ = work_dir_ + "/schema.dump";
+    source.writeSchema(schema_archive_, prepared_.selection);
+    pg::SchemaTool tool(catalog_->server_version);
+    toc_ = tool.list(schema_archive_);
+    leave_out_ =
+        pg::leftOutEntries(toc_, prepared_.selection.skip, prepared_.selection.excluded_schemas);
+    for (const auto& e : toc_) {
+        // Foreign keys the dump already left out (--drop-dangling-foreign-keys), and large
+        // objects when -t/-n narrowed the selection, as pg_dump does.
+        bool dropped_fk = e.desc == "FK CONSTRAINT" && !catalog_->hasForeignKey(e.oid);
+        bool large_object = e.desc == "BLOB" && !prepared_.selection.include_everything;
+        if (dropped_fk || large_object) {
+            leave_out_.insert(e.dump_id);
+        }
+    }
+    std::string pre_list = leave_out_.empty()
+                               ? ""
+                               : pg::writeRestoreList(toc_, leave_out_, work_dir_, "pre-data.list");
+    pg::RestoreFlags flags{options_.no_owner, options_.no_privileges, options_.index_jobs};
+    run_.abort().check();
+    state_ = TargetState::schema_partial;
+    if (options_.clean && !swapping) {
+        for (const auto& w : cleanTarget(target, tool, schema_archive_, flags, pre_list)) {
+            run_.progress().warn(w);
+        }
+    }
+    tool.restore(target, schema_archive_, "pre-data", flags, pre_list);
+    state_ = TargetState::schema_loaded;
+    run_.abort().check();
+}
+
+void TargetLoad::loadData(LoadSource& source) {
+    Progress& progress = run_.progress();
+    progress.start(plan_);
+    int indexes = 0;
+    for (const auto& pt : plan_.tables) {
+        indexes += static_cast<int>(pt.table->indexes.size());
+    }
+    progress.setIndexCount(indexes);
+    tally_.start(plan_);
+    LargeObjectSink large_objects([this] { return openTarget(); },
+                                  [this](uint32_t oid) { return wantsEntry("BLOB", oid); },
+                                  run_.abort());
+    DataSettings settings{options_.jobs, options_.index_jobs, options_.skip_analyze,
+                          prepared_.sanitizing.get(),
+                          run_.command() == "copy" ? "copying" : "loading"};
+    DataPhase data(
+        plan_, settings, [this] { return openTarget(); }, run_, tally_);
+    data.run(source.feed(plan_, large_objects));
+    source.checkData();
+
+    progress.phase("sequences");
+    // The large objects: after the data phase, as pg_restore does (their chunks may have come
+    // with the data, from a pipe).
+    source.readLargeObjects(large_objects);
+    large_objects.commit();
+    if (large_objects.objects() > 0) {
+        progress.info(fmt::format("{} {} large objects ({})",
+                                  run_.command() == "copy" ? "copied" : "loaded",
+                                  large_objects.objects(),
+                                  util::formatBytes(static_cast<double>(large_objects.bytes()))));
+    }
+}
+
+void TargetLoad::finishLoad(LoadSource& source, pg::Connection& target) {
+    Progress& progress = run_.progress();
+    AbortSignal& abort = run_.abort();
+    attachIndexes(target, plan_);
+    setSequences(target, source);
+    abort.check();
+
+    progress.phase("constraints");
+    state_ = TargetState::data_loaded;
+    std::string list = pg::writePostDataList(toc_, *catalog_, prepared_.dropped_foreign_keys,
+                                             leave_out_, work_dir_);
+    pg::RestoreFlags flags{options_.no_owner, options_.no_privileges, options_.index_jobs};
+    pg::SchemaTool(catalog_->server_version)
+        .restore(target, schema_archive_, "post-data", flags, list);
+    abort.check();
+
+    if (!options_.skip_analyze) {
+        progress.phase("analyze");
+        analyze();
+    }
+    if (options_.verify) {
+        progress.phase("verify");
+        source.verify(
+            {options_.target, target_database_, prepared_, plan_, options_.jobs, abort, progress});
+    }
+    // After verify: the after statements change rows on purpose.
+    if (prepared_.sanitizing && !prepared_.sanitizing->rules.after.empty()) {
+        progress.phase("after");
+        runAfterStatements(target, prepared_.sanitizing->rules);
+    }
+}
+
+// What the data phase did not analyze: partitioned parents, materialized views.
+void TargetLoad::analyze() {
+    std::set<uint32_t> skip = prepared_.selection.skip;
+    for (const auto& pt : plan_.tables) {
+        skip.insert(pt.table->oid);  // each got its ANALYZE once its indexes were built
+    }
+    TaskPool pool(
+        options_.index_jobs, [this] { return openTarget(); }, run_.abort());
+    for (const auto& t : catalog_->tables) {
+        if ((t.relkind == 'r' || t.relkind == 'p' || t.relkind == 'm') && !skip.count(t.oid)) {
+            pool.push({"ANALYZE " + t.qualified, "ANALYZE " + t.qualified});
+        }
+    }
+    pool.join();
+}
+
+bool TargetLoad::wantsEntry(std::string_view desc, uint32_t oid) const {
+    const pg::TocEntry* entry = pg::findTocEntry(toc_, desc, oid);
+    return entry && !leave_out_.count(entry->dump_id);
+}
+
+void TargetLoad::setSequences(pg::Connection& target, LoadSource& source) {
+    std::string sql;
+    for (const auto& seq : source.sequenceValues()) {
+        if (!wantsEntry("SEQUENCE", seq.oid)) {
+            continue;  // not selected: not created
+        }
+        sql +=
+            fmt::format("SELECT pg_catalog.setval({}, {}, {});", target.quoteLiteral(seq.qualified),
+                        seq.last_value, seq.is_called ? "true" : "false");
+    }
+    if (!sql.empty()) {
+        target.exec(sql);
+    }
+}
+
+void TargetLoad::writeReport(LoadSource& source, const std::string& status,
+                             const std::string& error) {
+    run_.progress().writeReport(
+        options_.report_file, run_.command(),
+        [&](nlohmann::ordered_json& report) {
+            if (prepared_.sanitizing) {
+                report["rules_hash"] = prepared_.sanitizing->rules_hash;
+            }
+            source.extendReport(report);
+            report["target_state"] = describeState(state_);
+        },
+        status, error);
+}
+
+}  // namespace pgsluice::engine
