@@ -178,16 +178,18 @@ void PipeFeed::end() noexcept {
 std::optional<size_t> PipeFeed::nextFor(int index) {
     Lane& lane = lanes_[static_cast<size_t>(index)];
     std::unique_lock lock(mutex_);
-    if (lane.unit) {
+    if (lane.taken) {
         // The worker is done with its previous unit: the lane is free for the next one.
         lane.unit.reset();
         lane.ended = false;
+        lane.taken = false;
         changed_.notify_all();
     }
     changed_.wait(lock, [&] { return lane.unit || stream_done_ || abort_.aborted(); });
-    if (abort_.aborted()) {
+    if (abort_.aborted() || !lane.unit) {
         return std::nullopt;
     }
+    lane.taken = true;
     return lane.unit;
 }
 

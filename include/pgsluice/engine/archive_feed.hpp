@@ -80,6 +80,7 @@ class PipeFeed : public UnitFeed {
         std::optional<std::size_t> unit;  // plan unit being loaded
         std::deque<std::string> frames;
         bool ended = false;
+        bool taken = false;  // the worker was handed `unit` by nextFor()
     };
 
   private:
