@@ -21,14 +21,15 @@ SeekableArchive::SeekableArchive(io::FileReader input) : input_(std::move(input)
     load();
 }
 
-void SeekableArchive::load() {
-    const std::string& name = input_.name();
-    const std::uint64_t size = input_.size().value_or(0);
+namespace {
 
+// Reads and checks the file header; returns it and sets `length` to its size in bytes.
+ArchiveHeader readFileHeader(const io::FileReader& input, const std::string& name,
+                             std::uint64_t size, std::uint32_t& header_length) {
     // File header. Magic and version are checked on the first 16 bytes before anything else,
     // so a newer archive is refused by version, whatever else changed.
     char prefix[16] = {};
-    const std::size_t got = input_.readAt(0, prefix, sizeof prefix);
+    const std::size_t got = input.readAt(0, prefix, sizeof prefix);
     if (got == 0) {
         throw FormatError("archive " + name + " is empty: no file header");
     }
@@ -36,23 +37,26 @@ void SeekableArchive::load() {
         throw FormatError("archive " + name + " truncated at byte " + std::to_string(got) +
                           ": the file header is incomplete");
     }
-    const std::uint32_t header_length = checkFileHeaderPrefix({prefix, sizeof prefix}, name);
+    header_length = checkFileHeaderPrefix({prefix, sizeof prefix}, name);
     std::string header_bytes(header_length, '\0');
-    if (input_.readAt(0, header_bytes.data(), header_length) < header_length) {
+    if (input.readAt(0, header_bytes.data(), header_length) < header_length) {
         throw FormatError("archive " + name + " truncated at byte " + std::to_string(size) +
                           ": the file header (" + std::to_string(header_length) +
                           " bytes) is incomplete");
     }
-    header_ = decodeFileHeader(header_bytes, name);
+    return decodeFileHeader(header_bytes, name);
+}
 
-    // Trailer.
+// Reads the trailer and checks that it points at a footer ending where the trailer starts.
+Trailer readTrailer(const io::FileReader& input, const std::string& name, std::uint64_t size,
+                    std::uint32_t header_length) {
     if (size < std::uint64_t{header_length} + frame_header_size + trailer_size) {
         throw FormatError("archive " + name + " truncated at byte " + std::to_string(size) +
                           ": the footer is missing");
     }
     const std::uint64_t trailer_offset = size - trailer_size;
     char trailer_bytes[trailer_size];
-    if (input_.readAt(trailer_offset, trailer_bytes, trailer_size) < trailer_size) {
+    if (input.readAt(trailer_offset, trailer_bytes, trailer_size) < trailer_size) {
         throw FormatError("archive " + name + ": the file shrank while it was being opened");
     }
     const Trailer trailer = decodeTrailer({trailer_bytes, trailer_size}, name, trailer_offset);
@@ -69,10 +73,16 @@ void SeekableArchive::load() {
                           "damaged");
     }
 
-    // Footer frame.
-    FrameDecoder decoder;
+    return trailer;
+}
+
+// Reads and decompresses the footer frame into `decoder`; returns the index bytes and sets
+// `frames` to the number of entries it lists.
+std::string_view readFooter(const io::FileReader& input, const std::string& name,
+                            const Trailer& trailer, std::uint32_t header_length,
+                            FrameDecoder& decoder, std::uint64_t& frames) {
     char* footer = decoder.frameBuffer(trailer.footer_length);
-    if (input_.readAt(trailer.footer_offset, footer, trailer.footer_length) <
+    if (input.readAt(trailer.footer_offset, footer, trailer.footer_length) <
         trailer.footer_length) {
         throw FormatError("archive " + name + ": the file shrank while it was being opened");
     }
@@ -95,17 +105,31 @@ void SeekableArchive::load() {
                           std::to_string(footer_header.rows) + " frames, more than fit in the " +
                           std::to_string(frames_area) + " bytes before it");
     }
+    frames = footer_header.rows;
+    return decoder.decode(footer_bytes.substr(0, frame_header_size), footer_header,
+                          footer_bytes.substr(frame_header_size), name, trailer.footer_offset);
+}
+
+}  // namespace
+
+void SeekableArchive::load() {
+    const std::string& name = input_.name();
+    const std::uint64_t size = input_.size().value_or(0);
+    std::uint32_t header_length = 0;
+    header_ = readFileHeader(input_, name, size, header_length);
+    const Trailer trailer = readTrailer(input_, name, size, header_length);
+    FrameDecoder decoder;
+    std::uint64_t frames = 0;
     const std::string_view index =
-        decoder.decode(footer_bytes.substr(0, frame_header_size), footer_header,
-                       footer_bytes.substr(frame_header_size), name, trailer.footer_offset);
+        readFooter(input_, name, trailer, header_length, decoder, frames);
 
     // Index entries: contiguous from the end of the file header to the footer, each in order
     // within its unit.
     detail::StreamTracker tracker;
     std::unordered_map<std::uint32_t, std::size_t> unit_positions;
-    entries_.reserve(static_cast<std::size_t>(footer_header.rows));
+    entries_.reserve(static_cast<std::size_t>(frames));
     std::uint64_t expected_offset = header_length;
-    for (std::uint64_t i = 0; i < footer_header.rows; ++i) {
+    for (std::uint64_t i = 0; i < frames; ++i) {
         const IndexEntry entry = decodeIndexEntry(
             index.substr(static_cast<std::size_t>(i) * index_entry_size, index_entry_size), name,
             trailer.footer_offset, i);

@@ -88,158 +88,207 @@ std::string formatUnixMicros(std::int64_t micros) {
                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
 }
 
-ordered_json buildInspectReport(const ArchiveFacts& facts, const archive::Contents& contents,
-                                const archive::Results* results) {
-    const std::map<std::uint32_t, UnitFrames> units = unitsOf(facts.frames);
-    std::map<std::uint32_t, const UnitResult*> unit_results;
-    if (results != nullptr) {
-        for (const UnitResult& r : results->units) {
-            unit_results.emplace(r.id, &r);
+namespace {
+
+// Builds the report: cross-checks the contents manifest, the results manifest and the frames,
+// collecting what disagrees in `problems`.
+class ReportBuilder {
+  public:
+    ReportBuilder(const ArchiveFacts& facts, const archive::Contents& contents,
+                  const archive::Results* results)
+        : facts_(facts), contents_(contents), results_(results), units_(unitsOf(facts.frames)) {
+        if (results_ != nullptr) {
+            for (const UnitResult& r : results_->units) {
+                unit_results_.emplace(r.id, &r);
+            }
+        } else {
+            problems_.push_back(
+                "the results manifest (manifest stream 1, written after the data) is missing, "
+                "so row counts and checksums are unknown");
         }
     }
-    std::vector<std::string> problems;
-    if (results == nullptr) {
-        problems.push_back(
-            "the results manifest (manifest stream 1, written after the data) is missing, so "
-            "row counts and checksums are unknown");
-    }
-    std::set<std::uint32_t> claimed;  // units the contents account for
 
-    ordered_json tables = ordered_json::array();
-    std::size_t tables_with_data = 0;
-    std::uint64_t total_units = 0;
-    std::uint64_t total_rows = 0;
-    std::uint64_t total_raw = 0;
-    std::uint64_t total_stored = 0;
-    for (const ArchivedTable& table : contents.tables) {
-        const std::string name = tableName(contents, table);
-        copy::RowDigest digest;
+    ordered_json build();
+
+  private:
+    // Totals over the tables.
+    struct Totals {
+        std::size_t tables_with_data = 0;
+        std::uint64_t units = 0;
+        std::uint64_t rows = 0;
         std::uint64_t raw = 0;
         std::uint64_t stored = 0;
-        bool digest_known = results != nullptr;
-        for (const ArchivedUnit& unit : table.units) {
-            claimed.insert(unit.id);
-            const auto frames = units.find(unit.id);
-            if (frames == units.end() || !frames->second.closed) {
-                problems.push_back(
-                    fmt::format("table {}: unit {} is not in the archive", name, unit.id));
-            } else {
-                raw += frames->second.raw_bytes;
-                stored += frames->second.stored_bytes;
-            }
-            if (results == nullptr) {
-                continue;
-            }
-            const auto result = unit_results.find(unit.id);
-            if (result == unit_results.end()) {
-                problems.push_back(fmt::format(
-                    "table {}: unit {} has no entry in the results manifest", name, unit.id));
-                digest_known = false;
-                continue;
-            }
-            digest.add(result->second->digest);
-            if (frames != units.end() && frames->second.rows != result->second->digest.rows) {
-                problems.push_back(fmt::format(
-                    "table {}: unit {} holds {} rows in its frames, the results manifest says {}",
-                    name, unit.id, frames->second.rows, result->second->digest.rows));
-            }
-        }
-        if (table.with_data) {
-            ++tables_with_data;
-        }
-        total_units += table.units.size();
-        total_rows += digest.rows;
-        total_raw += raw;
-        total_stored += stored;
-        const bool known = table.with_data && digest_known;
-        tables.push_back({{"table", name},
-                          {"action", table.with_data ? "data" : "schema only"},
-                          {"format", table.with_data ? ordered_json(table.format) : nullptr},
-                          {"units", table.units.size()},
-                          {"rows", known ? ordered_json(digest.rows) : nullptr},
-                          {"raw_bytes", raw},
-                          {"stored_bytes", stored},
-                          {"checksum", known ? ordered_json(digest.hex()) : nullptr}});
-    }
+    };
+    // Frame counts by type.
+    struct FrameCounts {
+        std::uint64_t schema_raw = 0;
+        std::uint64_t schema_stored = 0;
+        std::uint64_t schema = 0;
+        std::uint64_t data = 0;
+        std::uint64_t unit_end = 0;
+        std::uint64_t manifest = 0;
+    };
 
+    ordered_json tableEntry(const ArchivedTable& table, Totals& totals);
+    ordered_json largeObjects();
+    void checkUnclaimed();
+    FrameCounts countFrames() const;
+
+    const ArchiveFacts& facts_;
+    const archive::Contents& contents_;
+    const archive::Results* results_;
+    const std::map<std::uint32_t, UnitFrames> units_;
+    std::map<std::uint32_t, const UnitResult*> unit_results_;
+    std::vector<std::string> problems_;
+    std::set<std::uint32_t> claimed_;  // units the contents account for
+};
+
+// One table's line, checking each of its units against the frames and the results.
+ordered_json ReportBuilder::tableEntry(const ArchivedTable& table, Totals& totals) {
+    const std::string name = tableName(contents_, table);
+    copy::RowDigest digest;
+    std::uint64_t raw = 0;
+    std::uint64_t stored = 0;
+    bool digest_known = results_ != nullptr;
+    for (const ArchivedUnit& unit : table.units) {
+        claimed_.insert(unit.id);
+        const auto frames = units_.find(unit.id);
+        if (frames == units_.end() || !frames->second.closed) {
+            problems_.push_back(
+                fmt::format("table {}: unit {} is not in the archive", name, unit.id));
+        } else {
+            raw += frames->second.raw_bytes;
+            stored += frames->second.stored_bytes;
+        }
+        if (results_ == nullptr) {
+            continue;
+        }
+        const auto result = unit_results_.find(unit.id);
+        if (result == unit_results_.end()) {
+            problems_.push_back(fmt::format(
+                "table {}: unit {} has no entry in the results manifest", name, unit.id));
+            digest_known = false;
+            continue;
+        }
+        digest.add(result->second->digest);
+        if (frames != units_.end() && frames->second.rows != result->second->digest.rows) {
+            problems_.push_back(fmt::format(
+                "table {}: unit {} holds {} rows in its frames, the results manifest says {}", name,
+                unit.id, frames->second.rows, result->second->digest.rows));
+        }
+    }
+    if (table.with_data) {
+        ++totals.tables_with_data;
+    }
+    totals.units += table.units.size();
+    totals.rows += digest.rows;
+    totals.raw += raw;
+    totals.stored += stored;
+    const bool known = table.with_data && digest_known;
+    return {{"table", name},
+            {"action", table.with_data ? "data" : "schema only"},
+            {"format", table.with_data ? ordered_json(table.format) : nullptr},
+            {"units", table.units.size()},
+            {"rows", known ? ordered_json(digest.rows) : nullptr},
+            {"raw_bytes", raw},
+            {"stored_bytes", stored},
+            {"checksum", known ? ordered_json(digest.hex()) : nullptr}};
+}
+
+ordered_json ReportBuilder::largeObjects() {
     ordered_json large_objects = {
-        {"count", results ? ordered_json(results->large_objects) : nullptr},
-        {"bytes", results ? ordered_json(results->large_object_bytes) : nullptr},
+        {"count", results_ ? ordered_json(results_->large_objects) : nullptr},
+        {"bytes", results_ ? ordered_json(results_->large_object_bytes) : nullptr},
         {"unit", nullptr},
         {"raw_bytes", 0},
         {"stored_bytes", 0},
     };
-    if (contents.large_object_unit) {
-        const std::uint32_t id = *contents.large_object_unit;
-        claimed.insert(id);
+    if (contents_.large_object_unit) {
+        const std::uint32_t id = *contents_.large_object_unit;
+        claimed_.insert(id);
         large_objects["unit"] = id;
-        const auto frames = units.find(id);
-        if (frames == units.end() || !frames->second.closed) {
-            problems.push_back(fmt::format("the large-object unit {} is not in the archive", id));
+        const auto frames = units_.find(id);
+        if (frames == units_.end() || !frames->second.closed) {
+            problems_.push_back(fmt::format("the large-object unit {} is not in the archive", id));
         } else {
             large_objects["raw_bytes"] = frames->second.raw_bytes;
             large_objects["stored_bytes"] = frames->second.stored_bytes;
         }
     }
-    for (const auto& [id, frames] : units) {
-        if (!claimed.count(id)) {
-            problems.push_back(
+    return large_objects;
+}
+
+// Units in the frames or the results that no table of the contents claims.
+void ReportBuilder::checkUnclaimed() {
+    for (const auto& [id, frames] : units_) {
+        if (!claimed_.count(id)) {
+            problems_.push_back(
                 fmt::format("data unit {} ({}) belongs to no table of the contents manifest", id,
                             plural(frames.rows, "row")));
         }
     }
-    if (results != nullptr) {
-        for (const UnitResult& r : results->units) {
-            if (!claimed.count(r.id)) {
-                problems.push_back(fmt::format(
+    if (results_ != nullptr) {
+        for (const UnitResult& r : results_->units) {
+            if (!claimed_.count(r.id)) {
+                problems_.push_back(fmt::format(
                     "the results manifest lists unit {}, which the contents manifest does not",
                     r.id));
             }
         }
     }
+}
 
-    std::uint64_t schema_raw = 0;
-    std::uint64_t schema_stored = 0;
-    std::uint64_t schema_frames = 0;
-    std::uint64_t data_frames = 0;
-    std::uint64_t unit_end_frames = 0;
-    std::uint64_t manifest_frames = 0;
-    for (const IndexEntry& entry : facts.frames) {
+ReportBuilder::FrameCounts ReportBuilder::countFrames() const {
+    FrameCounts n;
+    for (const IndexEntry& entry : facts_.frames) {
         switch (entry.header.type) {
             case FrameType::schema:
-                ++schema_frames;
-                schema_raw += entry.header.raw_length;
-                schema_stored += entry.header.stored_length;
+                ++n.schema;
+                n.schema_raw += entry.header.raw_length;
+                n.schema_stored += entry.header.stored_length;
                 break;
             case FrameType::data:
-                ++data_frames;
+                ++n.data;
                 break;
             case FrameType::unit_end:
-                ++unit_end_frames;
+                ++n.unit_end;
                 break;
             case FrameType::manifest:
-                ++manifest_frames;
+                ++n.manifest;
                 break;
             case FrameType::footer:
                 break;
         }
     }
+    return n;
+}
 
+ordered_json ReportBuilder::build() {
+    ordered_json tables = ordered_json::array();
+    Totals totals;
+    for (const ArchivedTable& table : contents_.tables) {
+        tables.push_back(tableEntry(table, totals));
+    }
+    ordered_json large_objects = largeObjects();
+    checkUnclaimed();
+    const FrameCounts frames = countFrames();
+    const archive::Results* results = results_;
+    const archive::Contents& contents = contents_;
     const std::string status =
-        results == nullptr ? "incomplete" : (problems.empty() ? "complete" : "damaged");
+        results == nullptr ? "incomplete" : (problems_.empty() ? "complete" : "damaged");
     ordered_json filters = ordered_json::array();
     for (const std::string& f : contents.selection) {
         filters.push_back(f);
     }
     return {
         {"file",
-         {{"name", facts.name},
-          {"size_bytes", facts.size},
-          {"format_version", facts.header.version},
-          {"writer", facts.header.writer},
-          {"created", formatUnixMicros(facts.header.created_unix_micros)},
-          {"io", facts.io_backend},
-          {"read", facts.seekable ? "footer index" : "sequential"}}},
+         {{"name", facts_.name},
+          {"size_bytes", facts_.size},
+          {"format_version", facts_.header.version},
+          {"writer", facts_.header.writer},
+          {"created", formatUnixMicros(facts_.header.created_unix_micros)},
+          {"io", facts_.io_backend},
+          {"read", facts_.seekable ? "footer index" : "sequential"}}},
         {"source",
          {{"host", contents.source.host},
           {"database", contents.source.database},
@@ -258,58 +307,41 @@ ordered_json buildInspectReport(const ArchiveFacts& facts, const archive::Conten
         {"tables", tables},
         {"totals",
          {{"tables", contents.tables.size()},
-          {"tables_with_data", tables_with_data},
-          {"units", total_units},
-          {"rows", results ? ordered_json(total_rows) : nullptr},
-          {"raw_bytes", total_raw},
-          {"stored_bytes", total_stored}}},
+          {"tables_with_data", totals.tables_with_data},
+          {"units", totals.units},
+          {"rows", results ? ordered_json(totals.rows) : nullptr},
+          {"raw_bytes", totals.raw},
+          {"stored_bytes", totals.stored}}},
         {"schema",
-         {{"raw_bytes", schema_raw}, {"stored_bytes", schema_stored}, {"frames", schema_frames}}},
+         {{"raw_bytes", frames.schema_raw},
+          {"stored_bytes", frames.schema_stored},
+          {"frames", frames.schema}}},
         {"sequences", results ? results->sequences.size() : contents.catalog.sequences.size()},
         {"large_objects", large_objects},
         {"frames",
-         {{"total", facts.frames.size()},
-          {"data", data_frames},
-          {"unit_end", unit_end_frames},
-          {"schema", schema_frames},
-          {"manifest", manifest_frames}}},
+         {{"total", facts_.frames.size()},
+          {"data", frames.data},
+          {"unit_end", frames.unit_end},
+          {"schema", frames.schema},
+          {"manifest", frames.manifest}}},
         {"status", status},
-        {"payloads_verified", facts.payloads_verified},
-        {"problems", problems},
+        {"payloads_verified", facts_.payloads_verified},
+        {"problems", problems_},
     };
 }
 
-std::string formatInspectText(const ordered_json& report) {
-    const ordered_json& file = report["file"];
-    const ordered_json& source = report["source"];
-    const ordered_json& dump = report["dump"];
+}  // namespace
+
+ordered_json buildInspectReport(const ArchiveFacts& facts, const archive::Contents& contents,
+                                const archive::Results* results) {
+    return ReportBuilder(facts, contents, results).build();
+}
+
+namespace {
+
+// The tables of the report as aligned columns, sized to their widest cell.
+std::string tableText(const ordered_json& report) {
     std::string out;
-    const auto line = [&out](std::string_view label, const std::string& value) {
-        out += fmt::format("{:<14}{}\n", label, value);
-    };
-
-    line("archive", fmt::format("{} ({} bytes)", textOf(file["name"]), textOf(file["size_bytes"])));
-    line("format", fmt::format("version {}, written by {} at {}", textOf(file["format_version"]),
-                               textOf(file["writer"]), textOf(file["created"])));
-    line("read", fmt::format("{}, {} I/O{}", textOf(file["read"]), textOf(file["io"]),
-                             file["read"] == "footer index" ? " (positional reads)" : ""));
-    line("source", fmt::format("host {}, database {}, PostgreSQL {}", textOf(source["host"]),
-                               textOf(source["database"]), textOf(source["server_version"])));
-    line("snapshot", textOf(source["snapshot_time"]));
-    std::string filters;
-    for (const auto& f : dump["filters"]) {
-        filters += (filters.empty() ? "" : " ") + textOf(f);
-    }
-    line("filters", filters.empty() ? "none (the whole database)" : filters);
-    line("rules hash", textOf(dump["rules_hash"], "none"));
-    line("compression", fmt::format("zstd level {}, {} jobs", textOf(dump["compression_level"]),
-                                    textOf(dump["jobs"])));
-    if (!dump["finished"].is_null()) {
-        line("finished", fmt::format("{} after {:.1f} s", textOf(dump["finished"]),
-                                     dump["seconds"].get<double>()));
-    }
-
-    // The table, columns sized to their widest cell.
     const std::vector<std::string> heads = {"table", "action", "format", "units",
                                             "rows",  "raw",    "stored", "checksum"};
     std::vector<std::vector<std::string>> rows;
@@ -350,6 +382,43 @@ std::string formatInspectText(const ordered_json& report) {
         row(r);
     }
     out += "\n";
+
+    return out;
+}
+
+}  // namespace
+
+std::string formatInspectText(const ordered_json& report) {
+    const ordered_json& file = report["file"];
+    const ordered_json& source = report["source"];
+    const ordered_json& dump = report["dump"];
+    std::string out;
+    const auto line = [&out](std::string_view label, const std::string& value) {
+        out += fmt::format("{:<14}{}\n", label, value);
+    };
+
+    line("archive", fmt::format("{} ({} bytes)", textOf(file["name"]), textOf(file["size_bytes"])));
+    line("format", fmt::format("version {}, written by {} at {}", textOf(file["format_version"]),
+                               textOf(file["writer"]), textOf(file["created"])));
+    line("read", fmt::format("{}, {} I/O{}", textOf(file["read"]), textOf(file["io"]),
+                             file["read"] == "footer index" ? " (positional reads)" : ""));
+    line("source", fmt::format("host {}, database {}, PostgreSQL {}", textOf(source["host"]),
+                               textOf(source["database"]), textOf(source["server_version"])));
+    line("snapshot", textOf(source["snapshot_time"]));
+    std::string filters;
+    for (const auto& f : dump["filters"]) {
+        filters += (filters.empty() ? "" : " ") + textOf(f);
+    }
+    line("filters", filters.empty() ? "none (the whole database)" : filters);
+    line("rules hash", textOf(dump["rules_hash"], "none"));
+    line("compression", fmt::format("zstd level {}, {} jobs", textOf(dump["compression_level"]),
+                                    textOf(dump["jobs"])));
+    if (!dump["finished"].is_null()) {
+        line("finished", fmt::format("{} after {:.1f} s", textOf(dump["finished"]),
+                                     dump["seconds"].get<double>()));
+    }
+
+    out += tableText(report);
 
     const ordered_json& schema = report["schema"];
     line("schema", fmt::format("{} ({} stored, {})", bytesOf(schema["raw_bytes"]),

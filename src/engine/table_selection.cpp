@@ -9,41 +9,16 @@
 
 namespace pgsluice::engine {
 
-TableSelection selectTables(const pg::Catalog& catalog, const filter::SelectionOptions& options) {
-    using Decision = filter::Selection::Decision;
-    filter::Selection selection(options);
-    selection.checkDatabase(catalog.database);
-    for (const auto& schema : catalog.schemas) {
-        selection.noteSchema(schema);
-    }
-    TableSelection result;
-    result.include_everything = selection.includesEverything();
+namespace {
 
-    std::unordered_map<uint32_t, const pg::Table*> by_oid;
-    for (const auto& t : catalog.tables) {
-        by_oid.emplace(t.oid, &t);
-    }
-    std::unordered_map<uint32_t, Decision> decisions;
-    for (const auto& t : catalog.tables) {
-        std::vector<filter::RelationName> ancestors;
-        for (uint32_t a : t.ancestors) {
-            if (auto it = by_oid.find(a); it != by_oid.end()) {
-                ancestors.push_back({it->second->schema, it->second->name, it->second->visible});
-            }
-        }
-        Decision d = selection.decide({t.schema, t.name, t.visible}, ancestors);
-        decisions.emplace(t.oid, d);
-        if (d == Decision::skip) {
-            result.skip.insert(t.oid);
-        } else if (d == Decision::schema_only) {
-            result.schema_only.insert(t.oid);
-        }
-    }
-    for (const auto& r : catalog.other_relations) {
-        selection.decide({r.schema, r.name, r.visible});
-    }
-    result.warnings = selection.checkMatches();
+using Decision = filter::Selection::Decision;
+using Decisions = std::unordered_map<uint32_t, Decision>;
+using TablesByOid = std::unordered_map<uint32_t, const pg::Table*>;
 
+// The schemas whose objects pg_dump would not dump (see TableSelection::excluded_schemas).
+std::set<std::string> excludedSchemas(const pg::Catalog& catalog,
+                                      const filter::SelectionOptions& options) {
+    std::set<std::string> excluded;
     // pg_dump's selectDumpableNamespace. Under -t it dumps no schema's objects but the named
     // tables themselves, which a list of schemas cannot say: leave those schemas alone.
     if (options.include_tables.empty() && options.include_table_and_children.empty()) {
@@ -68,35 +43,50 @@ TableSelection selectTables(const pg::Catalog& catalog, const filter::SelectionO
         for (const auto& schema : catalog.schemas) {
             if ((!include.empty() && !any_matches(include, schema)) ||
                 any_matches(exclude, schema)) {
-                result.excluded_schemas.insert(schema);
+                excluded.insert(schema);
             }
         }
     }
 
+    return excluded;
+}
+
+// The selection said to pg_dump.
+std::vector<std::string> pgDumpArgs(const pg::Catalog& catalog,
+                                    const filter::SelectionOptions& options,
+                                    const Decisions& decisions) {
+    std::vector<std::string> args;
     // pg_dump gets the user's patterns as they are (same semantics), plus exact names where
     // pg_dump 15 lacks an option (the -and-children ones).
     for (const auto& p : options.include_tables) {
-        result.pg_dump_args.push_back("--table=" + p);
+        args.push_back("--table=" + p);
     }
     for (const auto& p : options.exclude_tables) {
-        result.pg_dump_args.push_back("--exclude-table=" + p);
+        args.push_back("--exclude-table=" + p);
     }
     for (const auto& p : options.include_schemas) {
-        result.pg_dump_args.push_back("--schema=" + p);
+        args.push_back("--schema=" + p);
     }
     for (const auto& p : options.exclude_schemas) {
-        result.pg_dump_args.push_back("--exclude-schema=" + p);
+        args.push_back("--exclude-schema=" + p);
     }
     for (const auto& t : catalog.tables) {
-        Decision d = decisions[t.oid];
+        Decision d = decisions.at(t.oid);
         if (!options.include_table_and_children.empty() && d != Decision::skip) {
-            result.pg_dump_args.push_back("--table=" + pg::qualifiedName(t.schema, t.name));
+            args.push_back("--table=" + pg::qualifiedName(t.schema, t.name));
         }
         if (!options.exclude_table_and_children.empty() && d == Decision::skip) {
-            result.pg_dump_args.push_back("--exclude-table=" + pg::qualifiedName(t.schema, t.name));
+            args.push_back("--exclude-table=" + pg::qualifiedName(t.schema, t.name));
         }
     }
 
+    return args;
+}
+
+// The foreign keys from rows that are copied to rows that are not.
+std::vector<DanglingForeignKey> danglingKeys(const pg::Catalog& catalog, const Decisions& decisions,
+                                             const TablesByOid& by_oid) {
+    std::vector<DanglingForeignKey> dangling;
     // A kept row that points at a row left behind makes the constraint fail at the very end:
     // find those before anything moves.
     for (const auto& fk : catalog.foreign_keys) {
@@ -114,11 +104,52 @@ TableSelection selectTables(const pg::Catalog& catalog, const filter::SelectionO
         } else {
             continue;
         }
-        const pg::Table* a = by_oid[fk.table];
-        const pg::Table* b = by_oid[fk.referenced];
-        result.dangling.push_back(
-            {&fk, a->schema + "." + a->name, b->schema + "." + b->name, reason});
+        const pg::Table* a = by_oid.at(fk.table);
+        const pg::Table* b = by_oid.at(fk.referenced);
+        dangling.push_back({&fk, a->schema + "." + a->name, b->schema + "." + b->name, reason});
     }
+    return dangling;
+}
+
+}  // namespace
+
+TableSelection selectTables(const pg::Catalog& catalog, const filter::SelectionOptions& options) {
+    filter::Selection selection(options);
+    selection.checkDatabase(catalog.database);
+    for (const auto& schema : catalog.schemas) {
+        selection.noteSchema(schema);
+    }
+    TableSelection result;
+    result.include_everything = selection.includesEverything();
+
+    TablesByOid by_oid;
+    for (const auto& t : catalog.tables) {
+        by_oid.emplace(t.oid, &t);
+    }
+    Decisions decisions;
+    for (const auto& t : catalog.tables) {
+        std::vector<filter::RelationName> ancestors;
+        for (uint32_t a : t.ancestors) {
+            if (auto it = by_oid.find(a); it != by_oid.end()) {
+                ancestors.push_back({it->second->schema, it->second->name, it->second->visible});
+            }
+        }
+        Decision d = selection.decide({t.schema, t.name, t.visible}, ancestors);
+        decisions.emplace(t.oid, d);
+        if (d == Decision::skip) {
+            result.skip.insert(t.oid);
+        } else if (d == Decision::schema_only) {
+            result.schema_only.insert(t.oid);
+        }
+    }
+    for (const auto& r : catalog.other_relations) {
+        selection.decide({r.schema, r.name, r.visible});
+    }
+    result.warnings = selection.checkMatches();
+
+    result.excluded_schemas = excludedSchemas(catalog, options);
+    result.pg_dump_args = pgDumpArgs(catalog, options, decisions);
+    result.dangling = danglingKeys(catalog, decisions, by_oid);
     return result;
 }
 

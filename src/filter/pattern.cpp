@@ -40,6 +40,44 @@ std::size_t characterLength(std::string_view text, std::size_t pos) {
     throw UsageError("pattern \"" + std::string(text) + "\": " + why);
 }
 
+// Refuses a pattern with more dotted parts than its kind allows.
+void checkDots(std::string_view text, PatternKind kind, std::size_t dots) {
+    if (kind == PatternKind::schema) {
+        // pg_dump 15-17 fail every `db.schema` pattern for -n/-N with this message (they compare
+        // the current database with an empty string), so no dotted schema pattern can work.
+        if (dots == 1) {
+            reject(text,
+                   "cross-database references are not implemented (pg_dump refuses a dotted "
+                   "schema pattern); give the schema name alone, or put it in double quotes if "
+                   "the name itself contains a dot");
+        }
+        if (dots > 1) {
+            reject(text,
+                   "improper qualified name (too many dotted names); a schema pattern is one "
+                   "name, quote it if the name contains dots");
+        }
+    } else if (dots > 2) {
+        reject(text,
+               "improper relation name (too many dotted names); write table, schema.table or "
+               "database.schema.table, and quote names that contain dots");
+    }
+}
+
+// Refuses an empty part, or one with a regular-expression character pgsluice does not support.
+void checkPart(std::string_view text, std::string_view what, bool empty, char regex_character) {
+    if (empty) {
+        // No PostgreSQL object has an empty name, so such a pattern can only be a mistake.
+        reject(text, "the " + std::string(what) +
+                         " part is empty; remove the stray dot or fill in the name");
+    }
+    if (regex_character != 0) {
+        reject(text, std::string("\"") + regex_character +
+                         "\" is a regular-expression character there, which pgsluice does "
+                         "not support in patterns (only * and ?); to match it literally, put "
+                         "the name in double quotes, e.g. '\"a+b\"'");
+    }
+}
+
 }  // namespace
 
 Pattern Pattern::parse(std::string_view text, PatternKind kind) {
@@ -113,38 +151,10 @@ Pattern Pattern::parse(std::string_view text, PatternKind kind) {
     pattern.text_ = std::string(text);
     pattern.kind_ = kind;
 
-    if (kind == PatternKind::schema) {
-        // pg_dump 15-17 fail every `db.schema` pattern for -n/-N with this message (they compare
-        // the current database with an empty string), so no dotted schema pattern can work.
-        if (dots == 1) {
-            reject(text,
-                   "cross-database references are not implemented (pg_dump refuses a dotted "
-                   "schema pattern); give the schema name alone, or put it in double quotes if "
-                   "the name itself contains a dot");
-        }
-        if (dots > 1) {
-            reject(text,
-                   "improper qualified name (too many dotted names); a schema pattern is one "
-                   "name, quote it if the name contains dots");
-        }
-    } else if (dots > 2) {
-        reject(text,
-               "improper relation name (too many dotted names); write table, schema.table or "
-               "database.schema.table, and quote names that contain dots");
-    }
+    checkDots(text, kind, dots);
 
     auto take_glob = [&](Part& part, std::string_view what) -> Glob {
-        if (part.glob.empty()) {
-            // No PostgreSQL object has an empty name, so such a pattern can only be a mistake.
-            reject(text, "the " + std::string(what) +
-                             " part is empty; remove the stray dot or fill in the name");
-        }
-        if (part.regex_character != 0) {
-            reject(text, std::string("\"") + part.regex_character +
-                             "\" is a regular-expression character there, which pgsluice does "
-                             "not support in patterns (only * and ?); to match it literally, put "
-                             "the name in double quotes, e.g. '\"a+b\"'");
-        }
+        checkPart(text, what, part.glob.empty(), part.regex_character);
         return std::move(part.glob);
     };
 

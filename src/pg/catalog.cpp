@@ -126,22 +126,12 @@ bool binarySafeType(uint32_t oid, const std::vector<std::pair<uint32_t, TypeInfo
     return false;
 }
 
-Catalog loadCatalog(Connection& conn) {
-    Catalog catalog;
-    catalog.server_version = conn.serverVersion();
-    if (catalog.server_version < 120000) {
-        throw Error(
-            fmt::format("the source server is version {}; pgsluice needs PostgreSQL 12 or newer",
-                        catalog.server_version));
-    }
-    {
-        Result res = conn.exec(
-            "SELECT pg_catalog.current_database(), "
-            "pg_catalog.current_setting('block_size')::bigint");
-        catalog.database = std::string(res.get(0, 0));
-        catalog.block_size = res.getInt(0, 1);
-    }
+namespace {
 
+using TableIndex = std::unordered_map<uint32_t, size_t>;  // table oid -> catalog.tables index
+
+// Tables (with their sizes and ancestors) and the other relations -t patterns can match.
+TableIndex readRelations(Connection& conn, Catalog& catalog) {
     // pg_dump matches unqualified -t patterns against tables visible under the default
     // search_path, so visibility is computed with it, and definitions below with an empty one.
     conn.exec("RESET search_path");
@@ -158,7 +148,7 @@ Catalog loadCatalog(Connection& conn) {
         "WHERE c.relkind IN ('r', 'p', 'f', 'm') AND {} AND {} "
         "ORDER BY n.nspname, c.relname",
         kUserSchema, kNotExtensionMember));
-    std::unordered_map<uint32_t, size_t> by_oid;
+    TableIndex by_oid;
     for (int r = 0; r < tables.rows(); ++r) {
         Table t;
         t.oid = toOid(tables.get(r, 0));
@@ -189,6 +179,11 @@ Catalog loadCatalog(Connection& conn) {
     }
     conn.exec("SELECT pg_catalog.set_config('search_path', '', false)");
 
+    return by_oid;
+}
+
+// Schemas and foreign keys.
+void readSchemasAndKeys(Connection& conn, Catalog& catalog) {
     Result schemas = conn.exec(
         "SELECT nspname FROM pg_catalog.pg_namespace n WHERE nspname <> 'information_schema' "
         "AND nspname !~ '^pg_' ORDER BY 1");
@@ -203,7 +198,10 @@ Catalog loadCatalog(Connection& conn) {
         catalog.foreign_keys.push_back({toOid(fks.get(r, 0)), std::string(fks.get(r, 1)),
                                         toOid(fks.get(r, 2)), toOid(fks.get(r, 3))});
     }
+}
 
+// Every type, for binarySafeType.
+std::vector<std::pair<uint32_t, TypeInfo>> readTypes(Connection& conn) {
     std::vector<std::pair<uint32_t, TypeInfo>> types;
     {
         Result res = conn.exec(
@@ -221,6 +219,12 @@ Catalog loadCatalog(Connection& conn) {
         }
     }
 
+    return types;
+}
+
+// The columns COPY moves, and whether each table can move as COPY BINARY.
+void readColumns(Connection& conn, Catalog& catalog, const TableIndex& by_oid,
+                 const std::vector<std::pair<uint32_t, TypeInfo>>& types) {
     // indnullsnotdistinct exists from PostgreSQL 15 on.
     const char* nulls_not_distinct =
         catalog.server_version >= 150000 ? "i.indnullsnotdistinct" : "false";
@@ -252,7 +256,46 @@ Catalog loadCatalog(Connection& conn) {
         }
         t.columns.push_back(std::move(col));
     }
+}
 
+// One index of table `t` from row `r` of the indexes query.
+IndexDef indexFrom(const Result& indexes, int r, const Table& t) {
+    IndexDef idx;
+    idx.index_oid = toOid(indexes.get(r, 1));
+    idx.name = std::string(indexes.get(r, 2));
+    std::string quoted_name = quoteIdentifier(idx.name);
+    std::vector<std::string> attach;
+    std::string_view contype = indexes.isNull(r, 4) ? "" : indexes.get(r, 6);
+    if (contype == "p" || contype == "u") {
+        idx.constraint_oid = toOid(indexes.get(r, 4));
+        idx.create_sql = std::string(indexes.get(r, 3));
+        attach.push_back(fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {} USING INDEX {}{}{}",
+                                     t.qualified, quoteIdentifier(indexes.get(r, 5)),
+                                     contype == "p" ? "PRIMARY KEY" : "UNIQUE", quoted_name,
+                                     indexes.getBool(r, 8) ? " DEFERRABLE" : "",
+                                     indexes.getBool(r, 9) ? " INITIALLY DEFERRED" : ""));
+    } else if (contype == "x") {
+        // Exclusion constraints cannot adopt an index: build them whole.
+        idx.constraint_oid = toOid(indexes.get(r, 4));
+        idx.create_sql = fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", t.qualified,
+                                     quoteIdentifier(indexes.get(r, 5)), indexes.get(r, 7));
+    } else {
+        idx.create_sql = std::string(indexes.get(r, 3));
+    }
+    if (indexes.getBool(r, 10)) {
+        attach.push_back(fmt::format("ALTER TABLE {} CLUSTER ON {}", t.qualified, quoted_name));
+    }
+    if (indexes.getBool(r, 11)) {
+        attach.push_back(fmt::format("ALTER TABLE ONLY {} REPLICA IDENTITY USING INDEX {}",
+                                     t.qualified, quoted_name));
+    }
+    for (const auto& stmt : attach) {
+        idx.attach_sql += stmt + ";";
+    }
+    return idx;
+}
+
+void readIndexes(Connection& conn, Catalog& catalog, const TableIndex& by_oid) {
     // Indexes built as soon as a table's data is in: those of ordinary tables outside partition
     // trees (indexes of partitioned tables attach to their partitions' indexes, so pg_restore
     // builds that whole tree after the data). Only valid indexes, as pg_dump.
@@ -275,41 +318,12 @@ Catalog loadCatalog(Connection& conn) {
             continue;
         }
         Table& t = catalog.tables[it->second];
-        IndexDef idx;
-        idx.index_oid = toOid(indexes.get(r, 1));
-        idx.name = std::string(indexes.get(r, 2));
-        std::string quoted_name = quoteIdentifier(idx.name);
-        std::vector<std::string> attach;
-        std::string_view contype = indexes.isNull(r, 4) ? "" : indexes.get(r, 6);
-        if (contype == "p" || contype == "u") {
-            idx.constraint_oid = toOid(indexes.get(r, 4));
-            idx.create_sql = std::string(indexes.get(r, 3));
-            attach.push_back(fmt::format(
-                "ALTER TABLE ONLY {} ADD CONSTRAINT {} {} USING INDEX {}{}{}", t.qualified,
-                quoteIdentifier(indexes.get(r, 5)), contype == "p" ? "PRIMARY KEY" : "UNIQUE",
-                quoted_name, indexes.getBool(r, 8) ? " DEFERRABLE" : "",
-                indexes.getBool(r, 9) ? " INITIALLY DEFERRED" : ""));
-        } else if (contype == "x") {
-            // Exclusion constraints cannot adopt an index: build them whole.
-            idx.constraint_oid = toOid(indexes.get(r, 4));
-            idx.create_sql = fmt::format("ALTER TABLE ONLY {} ADD CONSTRAINT {} {}", t.qualified,
-                                         quoteIdentifier(indexes.get(r, 5)), indexes.get(r, 7));
-        } else {
-            idx.create_sql = std::string(indexes.get(r, 3));
-        }
-        if (indexes.getBool(r, 10)) {
-            attach.push_back(fmt::format("ALTER TABLE {} CLUSTER ON {}", t.qualified, quoted_name));
-        }
-        if (indexes.getBool(r, 11)) {
-            attach.push_back(fmt::format("ALTER TABLE ONLY {} REPLICA IDENTITY USING INDEX {}",
-                                         t.qualified, quoted_name));
-        }
-        for (const auto& stmt : attach) {
-            idx.attach_sql += stmt + ";";
-        }
-        t.indexes.push_back(std::move(idx));
+        t.indexes.push_back(indexFrom(indexes, r, t));
     }
+}
 
+// Sequences and large objects.
+void readSequencesAndLargeObjects(Connection& conn, Catalog& catalog) {
     Result sequences =
         conn.exec(fmt::format("SELECT n.nspname, c.relname, c.oid FROM pg_catalog.pg_class c "
                               "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -326,6 +340,31 @@ Catalog loadCatalog(Connection& conn) {
     for (int r = 0; r < los.rows(); ++r) {
         catalog.large_objects.push_back(toOid(los.get(r, 0)));
     }
+}
+
+}  // namespace
+
+Catalog loadCatalog(Connection& conn) {
+    Catalog catalog;
+    catalog.server_version = conn.serverVersion();
+    if (catalog.server_version < 120000) {
+        throw Error(
+            fmt::format("the source server is version {}; pgsluice needs PostgreSQL 12 or newer",
+                        catalog.server_version));
+    }
+    {
+        Result res = conn.exec(
+            "SELECT pg_catalog.current_database(), "
+            "pg_catalog.current_setting('block_size')::bigint");
+        catalog.database = std::string(res.get(0, 0));
+        catalog.block_size = res.getInt(0, 1);
+    }
+
+    TableIndex by_oid = readRelations(conn, catalog);
+    readSchemasAndKeys(conn, catalog);
+    readColumns(conn, catalog, by_oid, readTypes(conn));
+    readIndexes(conn, catalog, by_oid);
+    readSequencesAndLargeObjects(conn, catalog);
     return catalog;
 }
 
