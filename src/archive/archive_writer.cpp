@@ -47,7 +47,9 @@ class ArchiveWriter::Impl {
     std::size_t blob_chunk_size_;
     detail::StreamTracker tracker_;
     std::vector<IndexEntry> index_;
-    bool failed_ = false;
+    // The first write failure (ENOSPC...): every later call fails with it, so that whichever
+    // worker reports first, the cause is what it reports.
+    std::string failure_;
     bool finished_ = false;
 };
 
@@ -67,8 +69,8 @@ ArchiveWriter::Impl::Impl(io::FileWriter file, const ArchiveWriterOptions& optio
 }
 
 void ArchiveWriter::Impl::checkUsable() const {
-    if (failed_) {
-        throw Error("archive " + file_.name() + ": cannot append after an earlier write failed");
+    if (!failure_.empty()) {
+        throw Error(failure_);
     }
     if (finished_) {
         throw Error("archive " + file_.name() + ": cannot append after finish()");
@@ -79,9 +81,9 @@ void ArchiveWriter::Impl::write(std::string_view frame, const FrameHeader& heade
                                 std::uint64_t offset) {
     try {
         file_.append(frame);
-    } catch (...) {
+    } catch (const std::exception& e) {
         // Part of the frame may be buffered: nothing appended after it could be read back.
-        failed_ = true;
+        failure_ = e.what();
         throw;
     }
     index_.push_back({header, offset});
@@ -169,8 +171,8 @@ void ArchiveWriter::Impl::finish() {
         file_.append(footer);
         file_.append(encodeTrailer(trailer));
         file_.commit();
-    } catch (...) {
-        failed_ = true;
+    } catch (const std::exception& e) {
+        failure_ = e.what();
         throw;
     }
     finished_ = true;

@@ -51,17 +51,36 @@ void AbortSignal::capture(const std::function<void()>& body) noexcept {
     }
 }
 
+namespace {
+
+// True for a Cancelled: an error that only says the run was already stopping.
+bool isConsequence(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const Cancelled&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace
+
 void AbortSignal::fail(std::exception_ptr error) {
     {
         std::lock_guard lock(mutex_);
-        if (!error_) {
+        // The first cause wins. A consequence (another worker noticing that something failed)
+        // can reach here before the cause does; the cause then takes its place. A signal is a
+        // cause, whatever follows it.
+        if (!error_ || (error_is_consequence_ && !isConsequence(error))) {
             error_ = error;
+            error_is_consequence_ = signal_.load() == 0 && isConsequence(error);
         }
     }
     if (aborted_.exchange(true)) {
-        return;  // the first failure already cancelled and woke everything
+        return;  // the first failure already stopped and woke everything
     }
-    cancelAll();
+    interruptAll();
     std::lock_guard lock(wakers_mutex_);
     for (auto& wake : wakers_) {
         wake();
@@ -69,6 +88,13 @@ void AbortSignal::fail(std::exception_ptr error) {
 }
 
 void AbortSignal::interrupt(int signal_number) {
+    {
+        std::lock_guard lock(mutex_);
+        if (error_ && !error_is_consequence_) {
+            return;  // a real failure already stopped the run: it stays the cause
+        }
+        error_ = nullptr;  // what failed after the signal is its consequence
+    }
     signal_.store(signal_number);
     fail(std::make_exception_ptr(Cancelled(
         fmt::format("interrupted by {}",
@@ -96,7 +122,7 @@ void AbortSignal::watch(pg::Connection* conn) {
     std::lock_guard lock(mutex_);
     watched_.push_back(conn);
     if (aborted_.load()) {
-        conn->cancel();
+        conn->interrupt();
     }
 }
 
@@ -105,10 +131,12 @@ void AbortSignal::unwatch(pg::Connection* conn) {
     watched_.erase(std::remove(watched_.begin(), watched_.end(), conn), watched_.end());
 }
 
-void AbortSignal::cancelAll() {
+// interrupt() never blocks (its cancel request runs on a thread nobody waits for), so holding
+// the lock that keeps the connections alive costs nothing, whatever the network does.
+void AbortSignal::interruptAll() {
     std::lock_guard lock(mutex_);
     for (pg::Connection* conn : watched_) {
-        conn->cancel();
+        conn->interrupt();
     }
 }
 

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+
 #include <cstdlib>
+#include <set>
+#include <thread>
 #include <utility>
 
 namespace pgsluice::pg {
@@ -31,7 +35,66 @@ std::string quoteConninfoValue(std::string_view value) {
     return out;
 }
 
+// What a connection gets unless its conninfo sets it (see Connection).
+constexpr std::pair<const char*, const char*> kNetworkDefaults[] = {
+    {"connect_timeout", "10"},    {"keepalives", "1"},       {"keepalives_idle", "10"},
+    {"keepalives_interval", "5"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "30000"},
+};
+
+// The keys a conninfo string or URI sets (none when it cannot be parsed: connecting will say
+// why).
+std::set<std::string> conninfoKeys(const std::string& conninfo) {
+    std::set<std::string> keys;
+    char* err = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &err);
+    if (!options) {
+        PQfreemem(err);
+        return keys;
+    }
+    for (PQconninfoOption* o = options; o->keyword; ++o) {
+        if (o->val && *o->val) {
+            keys.insert(o->keyword);
+        }
+    }
+    PQconninfoFree(options);
+    return keys;
+}
+
 }  // namespace
+
+std::string sessionSettings(Role role, int server_version) {
+    // What pg_dump pins, so text COPY and definitions read the same whatever the server's,
+    // database's or role's settings: ISO dates, postgres intervals, exact floats, standard
+    // strings, UTF8, schema-qualified names. What a DBA may have set to protect production
+    // is lifted for this session: a timeout would kill a long COPY, or the snapshot's idle
+    // transaction. Row security off makes a table whose rows a policy would hide fail loudly
+    // instead of copying part of it, as pg_dump does. Every source session is read-only for
+    // its whole life: pgsluice can never write to the source, even through a bug of ours.
+    std::string sql =
+        "SELECT pg_catalog.set_config('search_path', '', false);"
+        "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;"
+        "SET standard_conforming_strings = on; SET client_encoding = 'UTF8';"
+        "SET statement_timeout = 0; SET lock_timeout = 0;"
+        "SET idle_in_transaction_session_timeout = 0; SET row_security = off;";
+    if (server_version >= 140000) {
+        sql += "SET idle_session_timeout = 0;";
+    }
+    if (server_version >= 170000) {
+        sql += "SET transaction_timeout = 0;";
+    }
+    sql += role == Role::source ? "SET default_transaction_read_only = on"
+                                : "SET synchronous_commit = off";
+    return sql;
+}
+
+bool PgError::transient() const noexcept {
+    if (connection_lost_) {
+        return true;
+    }
+    const std::string& s = sqlstate_;
+    return s == "57P01" || s == "57P02" || s == "57P03" || s == "53300" || s == "40001" ||
+           s == "40P01" || s.rfind("08", 0) == 0;
+}
 
 Result& Result::operator=(Result&& other) noexcept {
     if (this != &other) {
@@ -89,19 +152,15 @@ const char* roleName(Role role) {
     return role == Role::source ? "source" : "target";
 }
 
-Connection::Connection(PGconn* conn, Role role)
-    : conn_(conn), cancel_(PQgetCancel(conn)), role_(role) {}
+Connection::Connection(PGconn* conn, Role role) : conn_(conn), role_(role) {}
 
 Connection::Connection(Connection&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)),
-      cancel_(std::exchange(other.cancel_, nullptr)),
-      role_(other.role_) {}
+    : conn_(std::exchange(other.conn_, nullptr)), role_(other.role_) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
     if (this != &other) {
         close();
         conn_ = std::exchange(other.conn_, nullptr);
-        cancel_ = std::exchange(other.cancel_, nullptr);
         role_ = other.role_;
     }
     return *this;
@@ -112,13 +171,9 @@ Connection::~Connection() {
 }
 
 void Connection::close() noexcept {
-    if (cancel_) {
-        PQfreeCancel(cancel_);
-    }
     if (conn_) {
         PQfinish(conn_);
     }
-    cancel_ = nullptr;
     conn_ = nullptr;
 }
 
@@ -129,12 +184,28 @@ void Connection::drainResults() noexcept {
 }
 
 Connection Connection::open(const std::string& conninfo, Role role, const std::string& database) {
-    // Only the first dbname is expanded as a conninfo; a second one overrides the database.
-    const char* keywords[] = {"dbname", "fallback_application_name",
-                              database.empty() ? nullptr : "dbname", nullptr};
-    const char* values[] = {conninfo.c_str(), "pgsluice",
-                            database.empty() ? nullptr : database.c_str(), nullptr};
-    PGconn* raw = PQconnectdbParams(keywords, values, 1);
+    // Keywords are applied in order: the defaults come before the conninfo (expanded from the
+    // first dbname), so that what the user wrote wins; a second dbname overrides the database.
+    std::vector<const char*> keywords;
+    std::vector<const char*> values;
+    std::set<std::string> given = conninfoKeys(conninfo);
+    for (const auto& [key, value] : kNetworkDefaults) {
+        bool from_env =
+            std::string_view(key) == "connect_timeout" && std::getenv("PGCONNECT_TIMEOUT");
+        if (!given.count(key) && !from_env) {
+            keywords.push_back(key);
+            values.push_back(value);
+        }
+    }
+    keywords.insert(keywords.end(), {"dbname", "fallback_application_name"});
+    values.insert(values.end(), {conninfo.c_str(), "pgsluice"});
+    if (!database.empty()) {
+        keywords.push_back("dbname");
+        values.push_back(database.c_str());
+    }
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+    PGconn* raw = PQconnectdbParams(keywords.data(), values.data(), 1);
     if (raw == nullptr) {
         throw Error(fmt::format("cannot connect to the {}: out of memory", roleName(role)));
     }
@@ -145,20 +216,10 @@ Connection Connection::open(const std::string& conninfo, Role role, const std::s
                                   "that the server accepts connections.",
                                   roleName(role), message, roleName(role),
                                   role == Role::source ? "SOURCE" : "TARGET"),
-                      "");
+                      "", true);
     }
     Connection conn(raw, role);
-    // Settings every session shares: schema-qualified definitions, no timeout that would kill a
-    // long COPY or the snapshot's idle transaction, UTF8 so text COPY does not depend on the
-    // client's locale, floats in text form exact. Every source session is read-only for its
-    // whole life: pgsluice can never write to the source, even through a bug of ours.
-    conn.exec(
-        std::string("SELECT pg_catalog.set_config('search_path', '', false);"
-                    "SET statement_timeout = 0; SET lock_timeout = 0;"
-                    "SET idle_in_transaction_session_timeout = 0; SET client_encoding = 'UTF8';"
-                    "SET extra_float_digits = 3;") +
-        (role == Role::source ? "SET default_transaction_read_only = on"
-                              : "SET synchronous_commit = off"));
+    conn.exec(sessionSettings(role, PQserverVersion(raw)));
     return conn;
 }
 
@@ -172,7 +233,7 @@ void Connection::fail(const std::string& what, const PGresult* res) const {
         message = message.substr(8);
     }
     throw PgError(fmt::format("{} on the {} failed: {}", what, roleName(role_), message),
-                  state ? state : "");
+                  state ? state : "", PQstatus(conn_) == CONNECTION_BAD);
 }
 
 Result Connection::exec(const std::string& sql) {
@@ -201,10 +262,25 @@ Result Connection::execParams(const std::string& sql,
     return res;
 }
 
-void Connection::cancel() noexcept {
-    if (cancel_) {
-        char errbuf[256];
-        PQcancel(cancel_, errbuf, sizeof errbuf);
+void Connection::interrupt() noexcept {
+    if (!conn_) {
+        return;
+    }
+    // A cancel object of its own, so that the request outlives this connection if it must.
+    if (PGcancel* request = PQgetCancel(conn_)) {
+        try {
+            std::thread([request] {
+                char errbuf[256];
+                PQcancel(request, errbuf, sizeof errbuf);
+                PQfreeCancel(request);
+            }).detach();
+        } catch (...) {
+            PQfreeCancel(request);  // no thread: the socket shutdown below still stops it
+        }
+    }
+    int fd = PQsocket(conn_);
+    if (fd >= 0) {
+        ::shutdown(fd, SHUT_RDWR);
     }
 }
 

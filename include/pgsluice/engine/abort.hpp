@@ -15,8 +15,8 @@
 namespace pgsluice::engine {
 
 // Shared stop switch of a run: the first failure (or Ctrl-C) is kept, every registered
-// connection gets its running query cancelled, every registered waiter is woken, and workers
-// stop at their next check.
+// connection is interrupted (its query cancelled, its socket shut down: nothing blocks on a
+// dead link), every registered waiter is woken, and workers stop at their next check.
 class AbortSignal {
   public:
     AbortSignal() = default;
@@ -26,8 +26,9 @@ class AbortSignal {
     // True once the run must stop.
     bool aborted() const noexcept { return aborted_.load(std::memory_order_relaxed); }
 
-    // Records the first failure, cancels every registered connection's query and wakes every
-    // registered waiter. Later failures are consequences and are dropped.
+    // Records the first failure, interrupts every registered connection and wakes every
+    // registered waiter. Later failures are consequences and are dropped; a Cancelled that
+    // got here first (a consequence that outran its cause) gives way to the first real error.
     void fail(std::exception_ptr error);
     // Runs `body`; whatever it throws is recorded with fail() (a foreign exception as an Error
     // with its message) instead of propagating.
@@ -69,12 +70,13 @@ class AbortSignal {
     [[nodiscard]] Waker onAbort(std::function<void()> wake);
 
   private:
-    void cancelAll();
+    void interruptAll();
 
     std::atomic<bool> aborted_{false};
     std::atomic<int> signal_{0};
     mutable std::mutex mutex_;
     std::exception_ptr error_;
+    bool error_is_consequence_ = false;  // error_ is a Cancelled that a cause may replace
     std::vector<pg::Connection*> watched_;
     std::mutex wakers_mutex_;  // guards wakers_ and is held while they run
     std::list<std::function<void()>> wakers_;

@@ -15,14 +15,24 @@ namespace pgsluice::pg {
 // A server-reported error, with its SQLSTATE so callers can tell kinds of failure apart.
 class PgError : public Error {
   public:
-    PgError(const std::string& message, std::string sqlstate)
-        : Error(message), sqlstate_(std::move(sqlstate)) {}
+    PgError(const std::string& message, std::string sqlstate, bool connection_lost = false)
+        : Error(message), sqlstate_(std::move(sqlstate)), connection_lost_(connection_lost) {}
 
     // The five-character SQLSTATE, or empty when libpq itself failed (connection lost...).
     const std::string& sqlstate() const noexcept { return sqlstate_; }
+    // True when the connection was lost (reset, timed out, closed by the server) or could not
+    // be made: nothing the statement did is known to have committed.
+    bool connectionLost() const noexcept { return connection_lost_; }
+
+    // True for failures that a new attempt on a new connection may not meet again: a lost
+    // connection, the server shutting down or starting up (57P0x), too many connections
+    // (53300), a serialization failure (40001) or deadlock (40P01), a connection exception
+    // (08xxx).
+    bool transient() const noexcept;
 
   private:
     std::string sqlstate_;
+    bool connection_lost_;
 };
 
 // Owner of one PGresult: move-only, cleared exactly once.
@@ -64,11 +74,23 @@ enum class Role { source, target };
 // Human name of a role for messages.
 const char* roleName(Role role);
 
+// The statements that pin a new session's settings (see sessionSettings in connection.cpp):
+// DateStyle, IntervalStyle, extra_float_digits, search_path, timeouts off, row_security off,
+// read-only for the source.
+std::string sessionSettings(Role role, int server_version);
+
 // The database `conninfo` names, resolved as libpq resolves it: its dbname, else PGDATABASE, else
 // `user`. Throws UsageError when the conninfo cannot be parsed.
 std::string databaseNamed(const std::string& conninfo, const std::string& user);
 
-// Owner of one PGconn with the few operations pgsluice needs. Not thread-safe, except cancel().
+// Owner of one PGconn with the few operations pgsluice needs. Not thread-safe, except
+// interrupt().
+//
+// Unattended runs must never hang on a dead link: unless the conninfo (or PGCONNECT_TIMEOUT)
+// says otherwise, every connection gets connect_timeout=10, TCP keepalives (idle 10 s, then
+// every 5 s, 3 probes) and tcp_user_timeout=30000 (sent data unacknowledged for 30 s ends the
+// connection). They are connection parameters, so pg_dump and pg_restore, which get the
+// connection's conninfo, have them too.
 class Connection {
   public:
     // Connects with a libpq conninfo string or URI (PG* variables, .pgpass and services apply),
@@ -90,8 +112,11 @@ class Connection {
     Result execParams(const std::string& sql,
                       const std::vector<std::optional<std::string>>& params);
 
-    // Asks the server to cancel whatever this connection runs; safe from any thread.
-    void cancel() noexcept;
+    // Stops whatever this connection does, from any thread, without blocking: a cancel request
+    // goes to the server on a thread of its own that nobody waits for (it may never get
+    // through a dead link), and the socket is shut down, so that a call blocked on it returns
+    // at once with the connection lost. The connection is unusable afterwards.
+    void interrupt() noexcept;
 
     // Escapes a string literal for this server.
     std::string quoteLiteral(std::string_view value) const;
@@ -123,7 +148,6 @@ class Connection {
     void drainResults() noexcept;
 
     PGconn* conn_ = nullptr;
-    PGcancel* cancel_ = nullptr;
     Role role_ = Role::source;
 };
 
