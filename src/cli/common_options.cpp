@@ -1,6 +1,7 @@
 #include "options.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/filter/filter_file.hpp"
+#include "pgsluice/util/sizes.hpp"
 
 namespace pgsluice::cli {
 
@@ -104,7 +105,22 @@ void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args)
                     "Rewrite columns in flight by this YAML rules file (see docs/rules.md)");
     cmd->add_flag("-v,--verbose", options.verbose, "Say more");
     cmd->add_flag("-q,--quiet", options.quiet, "Say only errors and warnings");
+    addRetryOptions(cmd, options.retries, args.stall_timeout);
     addSelectionOptions(cmd, args.selection);
+}
+
+void addRetryOptions(CLI::App* cmd, int& retries, std::string& stall_timeout) {
+    const char* group = "Unattended runs";
+    cmd->add_option("--retries", retries,
+                    "Times a unit or step is tried again after a transient failure (a lost "
+                    "connection, a server restarting), inside the same snapshot")
+        ->capture_default_str()
+        ->group(group);
+    cmd->add_option("--stall-timeout", stall_timeout,
+                    "A data connection on which no byte moved for this long is taken for dead "
+                    "and retried (e.g. 60s, 5min; 0: never)")
+        ->capture_default_str()
+        ->group(group);
 }
 
 void LoadArgs::finish(engine::LoadOptions& options) const {
@@ -117,6 +133,7 @@ void LoadArgs::finish(engine::LoadOptions& options) const {
             "target database until the new copy is complete");
     }
     options.progress = engine::parseProgressMode(progress);
+    options.stall_timeout_seconds = static_cast<int>(util::parseDuration(stall_timeout));
     options.selection = selection.resolve();
     options.drop_dangling_foreign_keys = selection.drop_dangling_foreign_keys;
 }

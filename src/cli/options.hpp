@@ -58,6 +58,7 @@ void addSelectionOptions(CLI::App* cmd, SelectionArgs& args);
 // finish() completes `options` in the subcommand's callback.
 struct LoadArgs {
     std::string progress = "auto";
+    std::string stall_timeout = "60s";
     SelectionArgs selection;
     CLI::Option* index_jobs = nullptr;
 
@@ -68,6 +69,9 @@ struct LoadArgs {
 // Adds --target and the load options (-j, --index-jobs, --clean, --no-owner, --swap, --rules,
 // --verify, the selection...) to `cmd`.
 void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args);
+
+// Adds --retries and --stall-timeout (unattended runs) to `cmd`.
+void addRetryOptions(CLI::App* cmd, int& retries, std::string& stall_timeout);
 
 // The selection as command-line options ("-t", "public.users", ...), for an archive's manifest.
 std::vector<std::string> describeSelection(const filter::SelectionOptions& selection);

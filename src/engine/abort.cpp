@@ -113,6 +113,17 @@ void AbortSignal::rethrow() const {
     }
 }
 
+bool AbortSignal::sleepFor(std::chrono::milliseconds duration) {
+    std::mutex mutex;
+    std::condition_variable woken;
+    Waker waker = onAbort([&] {
+        std::lock_guard lock(mutex);
+        woken.notify_all();
+    });
+    std::unique_lock lock(mutex);
+    return !woken.wait_for(lock, duration, [&] { return aborted(); });
+}
+
 std::exception_ptr AbortSignal::error() const {
     std::lock_guard lock(mutex_);
     return error_;

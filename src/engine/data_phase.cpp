@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pgsluice/engine/pump.hpp"
+#include "pgsluice/engine/retry.hpp"
 #include "pgsluice/engine/runner.hpp"
 #include "pgsluice/pg/copy_stream.hpp"
 
@@ -48,8 +49,9 @@ DataPhase::DataPhase(const Plan& plan, const DataSettings& settings, Connect con
       abort_(run.abort()),
       progress_(run.progress()),
       tally_(tally),
+      watchdog_(settings.stall_timeout),
       indexes_left_(plan_.tables.size(), 0),
-      pool_(settings.index_jobs, connect_, abort_,
+      pool_(settings.index_jobs, connect_, abort_, progress_, settings.retry,
             [this](const SqlTask& task, double secs) { built(task, secs); }) {}
 
 DataPhase::~DataPhase() = default;
@@ -68,9 +70,11 @@ void DataPhase::run(UnitFeed& feed) {
     pool_.join();
 }
 
-// What one worker holds: its target session and its end of the feed.
+// What one worker holds: its target session and its end of the feed, both made again after a
+// transient failure.
 struct DataPhase::Worker {
-    WatchedConnection target;
+    int index = 0;
+    std::optional<WatchedConnection> target;
     std::unique_ptr<UnitFeed::Worker> feed;
 };
 
@@ -85,47 +89,118 @@ void DataPhase::loadUnits(UnitFeed& feed) {
     }
     feed.begin(jobs);
     Scope scope{feed};
-    auto make = [&](int w) { return Worker{{connect_(), abort_}, feed.worker(w)}; };
+    feed_ = &feed;
+    auto make = [&](int w) {
+        auto worker = std::make_unique<Worker>();
+        worker->index = w;
+        worker->target.emplace(connect_(), abort_);
+        worker->feed = feed.worker(w);
+        return worker;
+    };
     if (!feed.streamOrder()) {
-        forEachParallel(jobs, plan_.units.size(), abort_, make,
-                        [&](Worker& worker, size_t unit) { loadUnit(worker, unit); });
+        forEachParallel(
+            jobs, plan_.units.size(), abort_, make,
+            [&](std::unique_ptr<Worker>& worker, size_t unit) { loadUnit(*worker, unit); });
         return;
     }
     runParallel(jobs, abort_, [&](int w) {
-        Worker worker = make(w);
+        std::unique_ptr<Worker> worker = make(w);
         while (std::optional<size_t> unit = feed.nextFor(w)) {
-            loadUnit(worker, *unit);
+            loadUnit(*worker, *unit);
         }
     });
 }
 
-// Loads one unit. A table created in this run and loaded in one piece is frozen on load:
-// its rows are visible to all at once and need no later VACUUM to set hint bits. TRUNCATE
-// makes the table "created or truncated in this transaction", which FREEZE requires.
+// Loads one unit, again on new connections after a transient failure (never for a feed that
+// cannot read a unit twice: a pipe).
 void DataPhase::loadUnit(Worker& worker, size_t index) {
     const WorkUnit& unit = plan_.units[index];
     const pg::Table& table = *plan_.tables[unit.table].table;
-    pg::Connection& dst = worker.target.conn;
-    bool freeze = unit.parts == 1;
     progress_.unitStarted(unit.table);
+    RetryPolicy policy = settings_.retry;
+    if (!feed_->canReread()) {
+        policy.retries = 0;
+    }
+    CommitTracker commit;
+    long long moved = 0;  // by the current attempt
     try {
-        if (freeze) {
-            dst.exec("BEGIN; TRUNCATE ONLY " + table.qualified);
-        }
-        pg::CopyIn copy_in(dst, copyInSql(table, freeze));
-        copy::ChunkSource& rows = worker.feed->open(index);
-        auto count = [&](size_t bytes) {
-            progress_.addBytes(unit.table, static_cast<long long>(bytes));
-        };
-        const Sanitizing* rules = settings_.sanitizing;
-        pump(rows, rules ? rules->forTable(table) : nullptr, copy_in, abort_, count);
-        if (freeze) {
-            dst.exec("COMMIT");
-        }
-        unitDone(unit, copy_in.rows());
+        withRetries(
+            policy, abort_, progress_, describeUnit(table, unit),
+            [&](int) { loadUnitOnce(worker, index, commit, moved); },
+            [&] {
+                progress_.addBytes(unit.table, -moved);  // the next attempt counts them again
+                moved = 0;
+                worker.target.reset();
+                worker.feed.reset();
+            });
     } catch (...) {
+        if (!feed_->canReread() && transientCause(std::current_exception())) {
+            try {
+                throw;
+            } catch (Error& e) {
+                e.setMessage(std::string(e.what()) +
+                             "\n(a unit read from a pipe cannot be loaded again: its rows went "
+                             "by; restore from a file to have such failures retried)");
+            }
+        }
         rethrowInContext(abort_, fmt::format("{} {}", settings_.verb, describeUnit(table, unit)));
     }
+}
+
+// One attempt at a unit, in one target transaction. A table created in this run and loaded in
+// one piece is frozen on load: its rows are visible to all at once and need no later VACUUM to
+// set hint bits. TRUNCATE makes the table "created or truncated in this transaction", which
+// FREEZE requires.
+void DataPhase::loadUnitOnce(Worker& worker, size_t index, CommitTracker& commit,
+                             long long& moved) {
+    const WorkUnit& unit = plan_.units[index];
+    const pg::Table& table = *plan_.tables[unit.table].table;
+    if (!worker.target) {
+        worker.target.emplace(connect_(), abort_);
+    }
+    pg::Connection& dst = worker.target->conn;
+    if (commit.committedBefore(dst)) {
+        long long rows = 0;
+        {
+            std::lock_guard lock(mutex_);
+            rows = committed_rows_.at(index);
+        }
+        unitDone(unit, rows);  // the COMMIT whose answer was lost went through
+        return;
+    }
+    if (!worker.feed) {
+        worker.feed = feed_->worker(worker.index);
+    }
+    bool freeze = unit.parts == 1;
+    commit.begin(dst, freeze ? "TRUNCATE ONLY " + table.qualified : "");
+    pg::CopyIn copy_in(dst, copyInSql(table, freeze));
+    copy::ChunkSource& rows = worker.feed->open(index);
+    std::vector<pg::Connection*> watched{&dst};
+    if (pg::Connection* source = worker.feed->connection()) {
+        watched.push_back(source);
+    }
+    StallWatchdog::Lease lease(watchdog_, watched);
+    auto count = [&](size_t bytes) {
+        progress_.addBytes(unit.table, static_cast<long long>(bytes));
+        moved += static_cast<long long>(bytes);
+        lease->moved(bytes);
+    };
+    try {
+        const Sanitizing* rules = settings_.sanitizing;
+        pump(rows, rules ? rules->forTable(table) : nullptr, copy_in, abort_, count);
+        {
+            std::lock_guard lock(mutex_);
+            committed_rows_[index] = copy_in.rows();
+        }
+        commit.commit(dst);
+    } catch (...) {
+        if (lease->stalled()) {
+            throw TransientError(fmt::format("no byte moved for {} s (--stall-timeout)",
+                                             watchdog_.timeout().count()));
+        }
+        throw;
+    }
+    unitDone(unit, copy_in.rows());
 }
 
 void DataPhase::unitDone(const WorkUnit& unit, long long rows) {

@@ -32,4 +32,10 @@ void LargeObjectSink::commit() {
     }
 }
 
+void LargeObjectSink::reset() {
+    target_.reset();
+    objects_.clear();
+    bytes_ = 0;
+}
+
 }  // namespace pgsluice::engine

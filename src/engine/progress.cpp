@@ -254,6 +254,19 @@ void Progress::printLive(bool indexing) {
     std::fflush(stderr);
 }
 
+void Progress::retrying(const std::string& what, const std::string& cause, int attempt,
+                        int attempts) {
+    warn(fmt::format("retrying {} (attempt {} of {}) after: {}", what, attempt, attempts, cause));
+    std::lock_guard lock(mutex_);
+    retries_.push_back(
+        {{"what", what}, {"attempt", attempt}, {"cause", cause}, {"seconds", nowNs() / 1e9}});
+}
+
+int Progress::retries() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int>(retries_.size());
+}
+
 nlohmann::ordered_json Progress::report() const {
     nlohmann::ordered_json tables = nlohmann::ordered_json::array();
     long long rows = 0;
@@ -281,7 +294,12 @@ nlohmann::ordered_json Progress::report() const {
     }
     return {{"tables", tables},
             {"phases", phases},
-            {"total", {{"rows", rows}, {"bytes", bytes}, {"seconds", nowNs() / 1e9}}}};
+            {"retries", retries_},
+            {"total",
+             {{"rows", rows},
+              {"bytes", bytes},
+              {"seconds", nowNs() / 1e9},
+              {"retries", retries_.size()}}}};
 }
 
 void Progress::printSummary() const {
@@ -323,9 +341,12 @@ void Progress::printSummary() const {
     for (const auto& [name, secs] : r["phases"].items()) {
         out += fmt::format("{:<12}  {:>7.1f}\n", name, secs.get<double>());
     }
-    out += fmt::format("{:<12}  {:>7.1f}  ({} rows, {})\n", "total",
-                       r["total"]["seconds"].get<double>(), r["total"]["rows"].get<long long>(),
-                       util::formatBytes(r["total"]["bytes"].get<double>()));
+    out += fmt::format(
+        "{:<12}  {:>7.1f}  ({} rows, {}{})\n", "total", r["total"]["seconds"].get<double>(),
+        r["total"]["rows"].get<long long>(), util::formatBytes(r["total"]["bytes"].get<double>()),
+        r["retries"].empty()
+            ? ""
+            : fmt::format(", {} retried after a transient failure", r["retries"].size()));
     std::fputs(out.c_str(), out_);
     std::fflush(out_);
 }

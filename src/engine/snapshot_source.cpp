@@ -18,6 +18,8 @@ class SnapshotWorker : public UnitFeed::Worker {
     SnapshotWorker(const pg::Snapshot& snapshot, const Plan& plan, AbortSignal& abort)
         : plan_(plan), reader_(snapshot.openReader(), abort) {}
 
+    pg::Connection* connection() override { return &reader_.conn; }
+
     copy::ChunkSource& open(std::size_t unit) override {
         const WorkUnit& u = plan_.units[unit];
         copy_.reset();

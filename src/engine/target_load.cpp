@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "pgsluice/engine/retry.hpp"
 #include "pgsluice/engine/swap.hpp"
 #include "pgsluice/engine/target_steps.hpp"
 #include "pgsluice/error.hpp"
@@ -14,6 +15,9 @@ namespace pgsluice::engine {
 void requireJobs(const LoadOptions& options) {
     if (options.jobs < 1 || options.index_jobs < 1) {
         throw UsageError("--jobs and --index-jobs must be at least 1");
+    }
+    if (options.retries < 0 || options.stall_timeout_seconds < 0) {
+        throw UsageError("--retries and --stall-timeout cannot be negative");
     }
 }
 
@@ -38,6 +42,12 @@ std::string describeState(TargetState state) {
 TargetLoad::TargetLoad(const LoadOptions& options, Run& run) : options_(options), run_(run) {}
 
 TargetLoad::~TargetLoad() = default;
+
+RetryPolicy TargetLoad::retryPolicy() const {
+    RetryPolicy policy;
+    policy.retries = options_.retries;
+    return policy;
+}
 
 pg::Connection TargetLoad::openTarget() const {
     return pg::Connection::open(options_.target, pg::Role::target, target_database_);
@@ -107,16 +117,19 @@ void TargetLoad::run(LoadSource& source) {
 void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Swap* swap) {
     Progress& progress = run_.progress();
     AbortSignal& abort = run_.abort();
-    std::optional<WatchedConnection> target;
+    struct Close {
+        std::optional<WatchedConnection>& target;
+        ~Close() { target.reset(); }
+    } close{target_};
     if (!swap) {
-        target.emplace(openTarget(), abort);
-        ServerIdentity target_id = identify(target->conn);
+        target_.emplace(openTarget(), abort);
+        ServerIdentity target_id = identify(target_->conn);
         refuseSelfCopy(source_id, target_id);
         refuseProtected(target_id, protectPatterns(options_.protect));
     }
     catalog_ = &source.catalog();
     progress.info(fmt::format("source {}, target {}", source.describe(),
-                              swap ? swap->server().describe() : target->conn.describe()),
+                              swap ? swap->server().describe() : target_->conn.describe()),
                   true);
     // Every rule and pattern is checked before anything is written anywhere.
     prepared_ = prepareRun(*catalog_, options_.selection, options_.rules_file,
@@ -137,24 +150,36 @@ void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Sw
         }
         target_database_ = swap->newName();
         progress.info(fmt::format("--swap: loading into new database {}", target_database_));
-        target.emplace(openTarget(), abort);
     } else if (!options_.clean) {
-        requireEmptyTarget(target->conn);
+        requireEmptyTarget(target_->conn);
     } else {
-        confirmOverwrite(target->conn, target->conn.database(), run_.command() + " --clean",
+        confirmOverwrite(target_->conn, target_->conn.database(), run_.command() + " --clean",
                          options_.yes);
     }
     abort.check();
 
     util::TempDir work("pgsluice-" + run_.command());
     work_dir_ = work.path();
-    loadSchema(source, target->conn, swap != nullptr);
+    loadSchema(source, swap != nullptr);
     progress.phase("data");
     loadData(source);
-    finishLoad(source, target->conn);
+    finishLoad(source);
 }
 
-void TargetLoad::loadSchema(LoadSource& source, pg::Connection& target, bool swapping) {
+void TargetLoad::step(const std::string& what,
+                      const std::function<void(pg::Connection&, int attempt)>& body) {
+    withRetries(
+        retryPolicy(), run_.abort(), run_.progress(), what,
+        [&](int attempt) {
+            if (!target_) {
+                target_.emplace(openTarget(), run_.abort());
+            }
+            body(target_->conn, attempt);
+        },
+        [&] { target_.reset(); });
+}
+
+void TargetLoad::loadSchema(LoadSource& source, bool swapping) {
     run_.progress().phase("schema");
     schema_archive_ = work_dir_ + "/schema.dump";
     source.writeSchema(schema_archive_, prepared_.selection);
@@ -178,11 +203,25 @@ void TargetLoad::loadSchema(LoadSource& source, pg::Connection& target, bool swa
     run_.abort().check();
     state_ = TargetState::schema_partial;
     if (options_.clean && !swapping) {
-        for (const auto& w : cleanTarget(target, tool, schema_archive_, flags, pre_list)) {
-            run_.progress().warn(w);
-        }
+        // Every drop is IF EXISTS: running them again is harmless.
+        step("--clean", [&](pg::Connection& target, int) {
+            for (const auto& w : cleanTarget(target, tool, schema_archive_, flags, pre_list)) {
+                run_.progress().warn(w);
+            }
+        });
     }
-    tool.restore(target, schema_archive_, "pre-data", flags, pre_list);
+    // One transaction: a failed attempt left nothing, unless it failed in its COMMIT, which
+    // the first planned table then shows.
+    step("the pre-data schema", [&](pg::Connection& target, int attempt) {
+        if (attempt > 1 && !plan_.tables.empty() &&
+            target
+                .execParams("SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                            {plan_.tables.front().table->qualified})
+                .getBool(0, 0)) {
+            return;
+        }
+        tool.restore(target, schema_archive_, "pre-data", flags, pre_list);
+    });
     state_ = TargetState::schema_loaded;
     run_.abort().check();
 }
@@ -199,19 +238,33 @@ void TargetLoad::loadData(LoadSource& source) {
     LargeObjectSink large_objects([this] { return openTarget(); },
                                   [this](uint32_t oid) { return wantsEntry("BLOB", oid); },
                                   run_.abort());
-    DataSettings settings{options_.jobs, options_.index_jobs, options_.skip_analyze,
+    DataSettings settings{options_.jobs,
+                          options_.index_jobs,
+                          options_.skip_analyze,
                           prepared_.sanitizing.get(),
-                          run_.command() == "copy" ? "copying" : "loading"};
+                          run_.command() == "copy" ? "copying" : "loading",
+                          retryPolicy(),
+                          std::chrono::seconds(options_.stall_timeout_seconds)};
     DataPhase data(
         plan_, settings, [this] { return openTarget(); }, run_, tally_);
-    data.run(source.feed(plan_, large_objects));
+    UnitFeed& feed = source.feed(plan_, large_objects);
+    data.run(feed);
     source.checkData();
 
     progress.phase("sequences");
     // The large objects: after the data phase, as pg_restore does (their chunks may have come
-    // with the data, from a pipe).
-    source.readLargeObjects(large_objects);
-    large_objects.commit();
+    // with the data, from a pipe: then they are not read again).
+    RetryPolicy policy = retryPolicy();
+    if (!feed.canReread()) {
+        policy.retries = 0;
+    }
+    withRetries(
+        policy, run_.abort(), progress, "the large objects",
+        [&](int) {
+            source.readLargeObjects(large_objects);
+            large_objects.commit();
+        },
+        [&] { large_objects.reset(); });
     if (large_objects.objects() > 0) {
         progress.info(fmt::format("{} {} large objects ({})",
                                   run_.command() == "copy" ? "copied" : "loaded",
@@ -220,20 +273,36 @@ void TargetLoad::loadData(LoadSource& source) {
     }
 }
 
-void TargetLoad::finishLoad(LoadSource& source, pg::Connection& target) {
+void TargetLoad::finishLoad(LoadSource& source) {
     Progress& progress = run_.progress();
     AbortSignal& abort = run_.abort();
-    attachIndexes(target, plan_);
-    setSequences(target, source);
+    CommitTracker attach;
+    step("attaching the constraint indexes", [&](pg::Connection& target, int) {
+        if (std::string sql = attachSql(plan_); !sql.empty() && !attach.committedBefore(target)) {
+            attach.begin(target);
+            target.exec(sql);
+            attach.commit(target);
+        }
+    });
+    std::vector<archive::SequenceValue> sequences = source.sequenceValues();
+    step("the sequences", [&](pg::Connection& target, int) { setSequences(target, sequences); });
     abort.check();
 
     progress.phase("constraints");
     state_ = TargetState::data_loaded;
-    std::string list = pg::writePostDataList(toc_, *catalog_, prepared_.dropped_foreign_keys,
-                                             leave_out_, work_dir_);
     pg::RestoreFlags flags{options_.no_owner, options_.no_privileges, options_.index_jobs};
-    pg::SchemaTool(catalog_->server_version)
-        .restore(target, schema_archive_, "post-data", flags, list);
+    step("the post-data schema", [&](pg::Connection& target, int attempt) {
+        std::set<int> leave_out = leave_out_;
+        if (attempt > 1) {
+            // Resume: what an earlier attempt created is not created again.
+            std::set<int> present = presentPostDataEntries(target, toc_);
+            leave_out.insert(present.begin(), present.end());
+        }
+        std::string list = pg::writePostDataList(toc_, *catalog_, prepared_.dropped_foreign_keys,
+                                                 leave_out, work_dir_);
+        pg::SchemaTool(catalog_->server_version)
+            .restore(target, schema_archive_, "post-data", flags, list);
+    });
     abort.check();
 
     if (!options_.skip_analyze) {
@@ -248,7 +317,12 @@ void TargetLoad::finishLoad(LoadSource& source, pg::Connection& target) {
     // After verify: the after statements change rows on purpose.
     if (prepared_.sanitizing && !prepared_.sanitizing->rules.after.empty()) {
         progress.phase("after");
-        runAfterStatements(target, prepared_.sanitizing->rules);
+        CommitTracker after;
+        step("the after statements", [&](pg::Connection& target, int) {
+            if (!after.committedBefore(target)) {
+                runAfterStatements(target, prepared_.sanitizing->rules, after);
+            }
+        });
     }
 }
 
@@ -259,7 +333,8 @@ void TargetLoad::analyze() {
         skip.insert(pt.table->oid);  // each got its ANALYZE once its indexes were built
     }
     TaskPool pool(
-        options_.index_jobs, [this] { return openTarget(); }, run_.abort());
+        options_.index_jobs, [this] { return openTarget(); }, run_.abort(), run_.progress(),
+        retryPolicy());
     for (const auto& t : catalog_->tables) {
         if ((t.relkind == 'r' || t.relkind == 'p' || t.relkind == 'm') && !skip.count(t.oid)) {
             pool.push({"ANALYZE " + t.qualified, "ANALYZE " + t.qualified});
@@ -273,9 +348,10 @@ bool TargetLoad::wantsEntry(std::string_view desc, uint32_t oid) const {
     return entry && !leave_out_.count(entry->dump_id);
 }
 
-void TargetLoad::setSequences(pg::Connection& target, LoadSource& source) {
+void TargetLoad::setSequences(pg::Connection& target,
+                              const std::vector<archive::SequenceValue>& sequences) {
     std::string sql;
-    for (const auto& seq : source.sequenceValues()) {
+    for (const auto& seq : sequences) {
         if (!wantsEntry("SEQUENCE", seq.oid)) {
             continue;  // not selected: not created
         }

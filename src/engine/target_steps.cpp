@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace pgsluice::engine {
@@ -57,21 +58,20 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
     return warnings;
 }
 
-void attachIndexes(pg::Connection& target, const Plan& plan) {
+std::string attachSql(const Plan& plan) {
     std::string sql;
     for (const auto& pt : plan.tables) {
         for (const auto& idx : pt.table->indexes) {
             sql += idx.attach_sql;
         }
     }
-    if (!sql.empty()) {
-        target.exec("BEGIN;" + sql + "COMMIT;");
-    }
+    return sql;
 }
 
-void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules) {
+void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules,
+                        CommitTracker& commit) {
     // The statements were written against the default search_path, not the loader's empty one.
-    target.exec("BEGIN; RESET search_path");
+    commit.begin(target, "RESET search_path");
     for (const auto& stmt : rules.after) {
         try {
             target.exec(stmt.sql);
@@ -81,7 +81,109 @@ void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules) {
                                     stmt.sql, e.what()));
         }
     }
-    target.exec("COMMIT; SELECT pg_catalog.set_config('search_path', '', false)");
+    commit.commit(target);
+    target.exec("SELECT pg_catalog.set_config('search_path', '', false)");
+}
+
+namespace {
+
+// How to find an entry of a kind on the target, as a query over unnest($1 schemas, $2 tags)
+// that returns the (schema, tag) pairs that exist. A tag "table name" is compared whole, so
+// names with spaces in them match exactly.
+struct PresenceQuery {
+    std::vector<std::string_view> descs;
+    const char* sql;
+};
+
+const PresenceQuery kPresence[] = {
+    {{"INDEX"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) JOIN pg_catalog.pg_class c "
+     "ON c.relname = w.t JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND "
+     "n.nspname = w.s WHERE c.relkind IN ('i', 'I')"},
+    {{"CONSTRAINT", "FK CONSTRAINT", "CHECK CONSTRAINT"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) WHERE EXISTS (SELECT 1 FROM "
+     "pg_catalog.pg_constraint x JOIN pg_catalog.pg_class r ON r.oid = x.conrelid JOIN "
+     "pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = w.s AND "
+     "r.relname || ' ' || x.conname = w.t)"},
+    {{"TRIGGER"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) WHERE EXISTS (SELECT 1 FROM "
+     "pg_catalog.pg_trigger x JOIN pg_catalog.pg_class r ON r.oid = x.tgrelid JOIN "
+     "pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = w.s AND "
+     "r.relname || ' ' || x.tgname = w.t)"},
+    {{"RULE"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) WHERE EXISTS (SELECT 1 FROM "
+     "pg_catalog.pg_rewrite x JOIN pg_catalog.pg_class r ON r.oid = x.ev_class JOIN "
+     "pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = w.s AND "
+     "r.relname || ' ' || x.rulename = w.t)"},
+    {{"POLICY"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) WHERE EXISTS (SELECT 1 FROM "
+     "pg_catalog.pg_policy x JOIN pg_catalog.pg_class r ON r.oid = x.polrelid JOIN "
+     "pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = w.s AND "
+     "r.relname || ' ' || x.polname = w.t)"},
+    {{"INDEX ATTACH"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) WHERE EXISTS (SELECT 1 FROM "
+     "pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid JOIN "
+     "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = w.s AND "
+     "c.relname = w.t AND c.relkind IN ('i', 'I'))"},
+    {{"STATISTICS"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) WHERE EXISTS (SELECT 1 FROM "
+     "pg_catalog.pg_statistic_ext x JOIN pg_catalog.pg_namespace n ON n.oid = x.stxnamespace "
+     "WHERE n.nspname = w.s AND x.stxname = w.t)"},
+    {{"EVENT TRIGGER"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) WHERE EXISTS (SELECT 1 FROM "
+     "pg_catalog.pg_event_trigger x WHERE x.evtname = w.t)"},
+    {{"MATERIALIZED VIEW DATA"},
+     "SELECT w.s, w.t FROM unnest($1::text[], $2::text[]) w(s, t) JOIN pg_catalog.pg_class c "
+     "ON c.relname = w.t JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND "
+     "n.nspname = w.s WHERE c.relkind = 'm' AND c.relispopulated"},
+};
+
+// A text[] literal of `items`, for execParams.
+std::string textArray(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+}  // namespace
+
+std::set<int> presentPostDataEntries(pg::Connection& target, const std::vector<pg::TocEntry>& toc) {
+    std::set<int> present;
+    for (const PresenceQuery& q : kPresence) {
+        std::vector<const pg::TocEntry*> entries;
+        std::vector<std::string> schemas;
+        std::vector<std::string> tags;
+        for (const auto& e : toc) {
+            if (std::find(q.descs.begin(), q.descs.end(), e.desc) != q.descs.end()) {
+                entries.push_back(&e);
+                schemas.push_back(e.schema);
+                tags.push_back(e.tag);
+            }
+        }
+        if (entries.empty()) {
+            continue;
+        }
+        pg::Result res = target.execParams(q.sql, {textArray(schemas), textArray(tags)});
+        std::set<std::pair<std::string, std::string>> found;
+        for (int r = 0; r < res.rows(); ++r) {
+            found.emplace(std::string(res.get(r, 0)), std::string(res.get(r, 1)));
+        }
+        for (const pg::TocEntry* e : entries) {
+            if (found.count({e->schema, e->tag})) {
+                present.insert(e->dump_id);
+            }
+        }
+    }
+    return present;
 }
 
 }  // namespace pgsluice::engine

@@ -6,9 +6,12 @@
 
 namespace pgsluice::engine {
 
-TaskPool::TaskPool(int threads, Connect connect, AbortSignal& abort, Done done)
+TaskPool::TaskPool(int threads, Connect connect, AbortSignal& abort, Progress& progress,
+                   RetryPolicy retry, Done done)
     : connect_(std::move(connect)),
       abort_(abort),
+      progress_(progress),
+      retry_(retry),
       done_(std::move(done)),
       waker_(abort.onAbort([this] {
           std::lock_guard lock(mutex_);
@@ -68,15 +71,8 @@ void TaskPool::worker() {
             ready_.notify_all();
         };
         try {
-            if (!session) {
-                session.emplace(connect_(), abort_);
-            }
             auto start = std::chrono::steady_clock::now();
-            try {
-                session->conn.exec(task->sql);
-            } catch (const Error&) {
-                rethrowInContext(abort_, task->label);
-            }
+            run(*task, session);
             if (done_) {
                 done_(*task, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
                                  .count());
@@ -86,6 +82,29 @@ void TaskPool::worker() {
             throw;
         }
         finished();
+    }
+}
+
+// One statement in a transaction of its own, again on a new session after a transient failure.
+void TaskPool::run(const SqlTask& task, std::optional<WatchedConnection>& session) {
+    CommitTracker commit;
+    try {
+        withRetries(
+            retry_, abort_, progress_, task.label,
+            [&](int) {
+                if (!session) {
+                    session.emplace(connect_(), abort_);
+                }
+                if (commit.committedBefore(session->conn)) {
+                    return;
+                }
+                commit.begin(session->conn);
+                session->conn.exec(task.sql);
+                commit.commit(session->conn);
+            },
+            [&] { session.reset(); });
+    } catch (const Error&) {
+        rethrowInContext(abort_, task.label);
     }
 }
 

@@ -26,6 +26,8 @@ std::vector<std::pair<std::string, std::string>> childEnv(const Connection& conn
         env.emplace_back("PGPASSWORD", pw);
     }
     env.emplace_back("PGAPPNAME", "pgsluice");
+    // libpq's own messages in English, so that a lost connection can be told from bad DDL.
+    env.emplace_back("LC_ALL", "C");
     return env;
 }
 
@@ -131,7 +133,32 @@ void SchemaTool::check(const ProcessResult& result, const std::string& what) con
     while (!err.empty() && err.back() == '\n') {
         err.pop_back();
     }
-    throw Error(fmt::format("{} failed (exit {}):\n{}", what, result.exit_code, err));
+    // What libpq and the server say when the connection, not the DDL, failed: the step may
+    // pass on a new attempt.
+    static constexpr std::string_view kConnectionLost[] = {
+        "server closed the connection unexpectedly",
+        "terminating connection due to administrator command",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "could not connect to server",
+        "Connection refused",
+        "Connection reset by peer",
+        "Connection timed out",
+        "No route to host",
+        "timeout expired",
+        "could not receive data from server",
+        "could not send data to server",
+        "no connection to the server",
+        "SSL SYSCALL error",
+        "sorry, too many clients already",
+        "deadlock detected",
+    };
+    bool lost = false;
+    for (std::string_view marker : kConnectionLost) {
+        lost = lost || err.find(marker) != std::string::npos;
+    }
+    throw PgError(fmt::format("{} failed (exit {}):\n{}", what, result.exit_code, err), "", lost);
 }
 
 void SchemaTool::dump(const Connection& source, const std::string& snapshot,

@@ -13,8 +13,22 @@ Snapshot Snapshot::exportFrom(const std::string& conninfo, Role role, const std:
 Connection Snapshot::openReader() const {
     Connection conn = Connection::open(conninfo_, role_, database_);
     conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    conn.exec("SET TRANSACTION SNAPSHOT " + conn.quoteLiteral(id_));
+    try {
+        conn.exec("SET TRANSACTION SNAPSHOT " + conn.quoteLiteral(id_));
+    } catch (const PgError& e) {
+        if (e.sqlstate() != "22023") {  // invalid_parameter_value: "invalid snapshot identifier"
+            throw;
+        }
+        throw Error(lostMessage(e.what()));
+    }
     return conn;
+}
+
+std::string Snapshot::lostMessage(const std::string& cause) const {
+    return "the " + std::string(roleName(role_)) + " session that holds the run's snapshot " + id_ +
+           " is gone (" + cause +
+           "), so no other session can join it: pgsluice never goes on in another snapshot. "
+           "Run again.";
 }
 
 }  // namespace pgsluice::pg

@@ -43,6 +43,38 @@ long long parseSize(const std::string& text) {
     return static_cast<long long>(std::llround(value * mult));
 }
 
+long long parseDuration(const std::string& text) {
+    size_t i = 0;
+    while (i < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+        ++i;
+    }
+    if (i == 0) {
+        throw UsageError(fmt::format(
+            "'{}' is not a duration: write e.g. 60s, 2min or 1h (0 turns it off)", text));
+    }
+    double value = std::strtod(text.substr(0, i).c_str(), nullptr);
+    std::string unit;
+    for (char c : text.substr(i)) {
+        if (c != ' ') {
+            unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+    }
+    double seconds = 0;
+    if (unit.empty() || unit == "s" || unit == "sec") {
+        seconds = value;
+    } else if (unit == "ms") {
+        seconds = value / 1000;
+    } else if (unit == "m" || unit == "min") {
+        seconds = value * 60;
+    } else if (unit == "h") {
+        seconds = value * 3600;
+    } else {
+        throw UsageError(fmt::format("'{}' has an unknown unit: use ms, s, min or h", text));
+    }
+    return static_cast<long long>(std::ceil(seconds));
+}
+
 std::string formatBytes(double bytes) {
     const char* units[] = {"B", "kB", "MB", "GB", "TB"};
     int u = 0;

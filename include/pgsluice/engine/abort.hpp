@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <list>
@@ -37,6 +39,8 @@ class AbortSignal {
     void interrupt(int signal_number);
     // Throws Cancelled when the run must stop.
     void check() const;
+    // Waits `duration`, or less if the run aborts meanwhile; false when it did.
+    bool sleepFor(std::chrono::milliseconds duration);
 
     // Rethrows the first failure, if any.
     void rethrow() const;

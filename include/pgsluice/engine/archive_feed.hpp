@@ -70,6 +70,7 @@ class PipeFeed : public UnitFeed {
     int workers(int jobs) override;
     std::unique_ptr<Worker> worker(int index) override;
     bool streamOrder() const override { return true; }
+    bool canReread() const override { return false; }
     std::optional<std::size_t> nextFor(int index) override;
     void begin(int workers) override;
     void end() noexcept override;

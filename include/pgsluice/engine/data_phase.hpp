@@ -5,7 +5,9 @@
 // indexes are queued on --index-jobs connections as soon as its last unit is in, and its
 // ANALYZE as soon as its indexes are built, while other tables still load.
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,8 +16,10 @@
 #include "pgsluice/engine/load_source.hpp"
 #include "pgsluice/engine/planner.hpp"
 #include "pgsluice/engine/prepare.hpp"
+#include "pgsluice/engine/retry.hpp"
 #include "pgsluice/engine/run.hpp"
 #include "pgsluice/engine/task_pool.hpp"
+#include "pgsluice/engine/watchdog.hpp"
 
 namespace pgsluice::engine {
 
@@ -42,6 +46,8 @@ struct DataSettings {
     bool skip_analyze = false;
     const Sanitizing* sanitizing = nullptr;  // --rules, or null
     std::string verb = "copying";            // for messages: "copying table t: ..."
+    RetryPolicy retry;                       // --retries
+    std::chrono::seconds stall_timeout{60};  // --stall-timeout; 0: no watchdog
 };
 
 class DataPhase {
@@ -64,6 +70,7 @@ class DataPhase {
 
     void loadUnits(UnitFeed& feed);
     void loadUnit(Worker& worker, std::size_t index);
+    void loadUnitOnce(Worker& worker, std::size_t index, CommitTracker& commit, long long& moved);
     void unitDone(const WorkUnit& unit, long long rows);
     void tableLoaded(std::size_t table);
     void built(const SqlTask& task, double seconds);
@@ -75,8 +82,11 @@ class DataPhase {
     AbortSignal& abort_;
     Progress& progress_;
     UnitTally& tally_;
+    UnitFeed* feed_ = nullptr;
+    StallWatchdog watchdog_;
     std::mutex mutex_;
-    std::vector<int> indexes_left_;  // per plan table: index builds still running
+    std::vector<int> indexes_left_;                    // per plan table: index builds still running
+    std::map<std::size_t, long long> committed_rows_;  // per plan unit, once its COPY ended
     TaskPool pool_;
 };
 

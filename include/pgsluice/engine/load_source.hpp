@@ -39,6 +39,8 @@ class LargeObjectSink {
     void put(const archive::LargeObjectChunk& chunk);
     // Commits what was written (nothing when no chunk came).
     void commit();
+    // Forgets what was written and not committed (it is rolled back): before a new attempt.
+    void reset();
     std::size_t objects() const { return objects_.size(); }
     std::uint64_t bytes() const { return bytes_; }
 
@@ -61,6 +63,8 @@ class UnitFeed {
         // The COPY stream of plan unit `unit` (binary with its header and trailer, or text
         // lines); valid until the next open().
         virtual copy::ChunkSource& open(std::size_t unit) = 0;
+        // The connection the stream comes from, for the stall watchdog; null for none.
+        virtual pg::Connection* connection() { return nullptr; }
     };
 
     virtual ~UnitFeed() = default;
@@ -71,6 +75,9 @@ class UnitFeed {
     // True when units come in the order a stream brings them (a pipe) instead of plan order;
     // each worker then asks nextFor() which unit is its next.
     virtual bool streamOrder() const { return false; }
+    // False when a unit cannot be read a second time (a pipe): then a failed unit is not
+    // retried.
+    virtual bool canReread() const { return true; }
     // Stream order: the next unit for worker `index`, blocking until it is known; nothing once
     // no unit is left. Calling it again means the worker's previous unit is done.
     virtual std::optional<std::size_t> nextFor(int index) {

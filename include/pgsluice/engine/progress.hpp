@@ -65,6 +65,11 @@ class Progress {
     void info(const std::string& text, bool verbose_only = false);
     // A warning, always shown.
     void warn(const std::string& text);
+    // A retry: a warning ("retrying WHAT (attempt 2 of 6) after: CAUSE"), counted in the
+    // summary and listed in the report.
+    void retrying(const std::string& what, const std::string& cause, int attempt, int attempts);
+    // Retries so far.
+    int retries() const;
 
     // Prints the per-table and per-phase summary (unless quiet or none).
     void printSummary() const;
@@ -118,6 +123,7 @@ class Progress {
 
     mutable std::mutex mutex_;  // guards phases_, current phase and output
     std::vector<PhaseTime> phases_;
+    nlohmann::ordered_json retries_ = nlohmann::ordered_json::array();
     std::string current_phase_;
     std::chrono::steady_clock::time_point phase_start_;
     std::condition_variable wake_;

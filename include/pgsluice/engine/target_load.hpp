@@ -53,11 +53,14 @@ struct LoadOptions {
     int swap_wait_seconds = 30;          // --swap: how long to wait for them otherwise
     bool verify = false;                 // prove the result before finishing
     std::string rules_file;              // --rules: sanitisation rules (YAML)
+    int retries = 5;                     // --retries: attempts after a transient failure
+    int stall_timeout_seconds = 60;      // --stall-timeout: no byte for this long = dead
     bool verbose = false;
     bool quiet = false;
 };
 
-// Throws UsageError unless -j and --index-jobs are at least 1.
+// Throws UsageError unless -j and --index-jobs are at least 1 (and --retries and
+// --stall-timeout are not negative).
 void requireJobs(const LoadOptions& options);
 
 // How far a run got with the target, for the message a failure ends with.
@@ -80,17 +83,23 @@ class TargetLoad {
 
   private:
     void loadAll(LoadSource& source, const ServerIdentity& source_id, Swap* swap);
-    void loadSchema(LoadSource& source, pg::Connection& target, bool swapping);
+    // Runs body(session, attempt) on the main target session, again on a new session after a
+    // transient failure.
+    void step(const std::string& what,
+              const std::function<void(pg::Connection&, int attempt)>& body);
+    void loadSchema(LoadSource& source, bool swapping);
     void loadData(LoadSource& source);
-    void finishLoad(LoadSource& source, pg::Connection& target);
+    void finishLoad(LoadSource& source);
     pg::Connection openTarget() const;
+    RetryPolicy retryPolicy() const;
     bool wantsEntry(std::string_view desc, uint32_t oid) const;
-    void setSequences(pg::Connection& target, LoadSource& source);
+    void setSequences(pg::Connection& target, const std::vector<archive::SequenceValue>& sequences);
     void analyze();
     void writeReport(LoadSource& source, const std::string& status, const std::string& error);
 
     const LoadOptions& options_;
     Run& run_;
+    std::optional<WatchedConnection> target_;  // the main target session, during loadAll
     const pg::Catalog* catalog_ = nullptr;
     Prepared prepared_;
     Plan plan_;

@@ -2,10 +2,12 @@
 
 // Steps of loading a target that are plain statements on one target session.
 
+#include <set>
 #include <string>
 #include <vector>
 
 #include "pgsluice/engine/planner.hpp"
+#include "pgsluice/engine/retry.hpp"
 #include "pgsluice/pg/connection.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
 #include "pgsluice/sanitize/rules.hpp"
@@ -19,12 +21,19 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
                                      const std::string& archive, const pg::RestoreFlags& flags,
                                      const std::string& list_file = "");
 
-// Turns the indexes built for PK/UNIQUE constraints into those constraints, and sets CLUSTER ON
-// and REPLICA IDENTITY, in one transaction (each statement only touches the catalog).
-void attachIndexes(pg::Connection& target, const Plan& plan);
+// The statements that turn the indexes built for PK/UNIQUE constraints into those constraints
+// and set CLUSTER ON and REPLICA IDENTITY (each only touches the catalog); empty for none.
+std::string attachSql(const Plan& plan);
 
-// Runs the rules' `after` statements on the target in one transaction; a failure names the
-// statement, its line in the rules file and the server's message.
-void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules);
+// Runs the rules' `after` statements on the target in one transaction (begun and committed
+// with `commit`); a failure names the statement, its line in the rules file and the server's
+// message.
+void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules,
+                        CommitTracker& commit);
+
+// The post-data entries of `toc` that already exist on the target (an interrupted attempt
+// created them): indexes, constraints, triggers, rules, policies, index attachments, extended
+// statistics, event triggers, populated materialized views. Other kinds are not looked for.
+std::set<int> presentPostDataEntries(pg::Connection& target, const std::vector<pg::TocEntry>& toc);
 
 }  // namespace pgsluice::engine

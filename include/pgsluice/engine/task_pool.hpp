@@ -8,6 +8,8 @@
 #include <string>
 
 #include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/progress.hpp"
+#include "pgsluice/engine/retry.hpp"
 #include "pgsluice/engine/runner.hpp"
 
 namespace pgsluice::engine {
@@ -29,8 +31,12 @@ class TaskPool {
     using Done = std::function<void(const SqlTask&, double seconds)>;
 
     // Starts `threads` workers; each opens its connection with `connect` when it gets its first
-    // statement, so a pool that never gets work opens none.
-    TaskPool(int threads, Connect connect, AbortSignal& abort, Done done = {});
+    // statement, so a pool that never gets work opens none. Each statement runs in a
+    // transaction of its own; after a transient failure it runs again on a new connection
+    // (unless its lost COMMIT went through), as `retry` says, with a warning through
+    // `progress`.
+    TaskPool(int threads, Connect connect, AbortSignal& abort, Progress& progress,
+             RetryPolicy retry, Done done = {});
     ~TaskPool();
     TaskPool(const TaskPool&) = delete;
     TaskPool& operator=(const TaskPool&) = delete;
@@ -46,8 +52,12 @@ class TaskPool {
     void worker();
     std::optional<SqlTask> take();
 
+    void run(const SqlTask& task, std::optional<WatchedConnection>& session);
+
     Connect connect_;
     AbortSignal& abort_;
+    Progress& progress_;
+    RetryPolicy retry_;
     Done done_;
     std::mutex mutex_;
     std::condition_variable ready_;

@@ -15,8 +15,11 @@ class Snapshot {
     static Snapshot exportFrom(const std::string& conninfo, Role role = Role::source,
                                const std::string& database = "");
 
-    // A new source connection inside a transaction that uses this snapshot.
+    // A new source connection inside a transaction that uses this snapshot. Throws Error
+    // (never transient) when the snapshot is gone: its control connection was lost.
     Connection openReader() const;
+    // The message for a run that lost the snapshot's control connection to `cause`.
+    std::string lostMessage(const std::string& cause) const;
 
     // The snapshot id, as given to pg_dump --snapshot.
     const std::string& id() const { return id_; }
