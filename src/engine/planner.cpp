@@ -63,15 +63,15 @@ std::string copyOutSql(const pg::Table& table, const WorkUnit& unit) {
         where += fmt::format("{}ctid < '({},0)'::pg_catalog.tid", where.empty() ? "" : " AND ",
                              unit.end_page);
     }
-    std::string cols = table.columnList();
     return fmt::format("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT (FORMAT {})",
-                       cols.substr(1, cols.size() - 2), table.qualified, where,
+                       table.selectList(), table.qualified, where,
                        table.binary_safe ? "binary" : "text");
 }
 
 std::string copyOutSql(const pg::Table& table, const pg::Table& columns_from, bool binary) {
-    return fmt::format("COPY {} {} TO STDOUT (FORMAT {})", table.qualified,
-                       columns_from.columnList(), binary ? "binary" : "text");
+    return fmt::format("COPY {}{} TO STDOUT (FORMAT {})", table.qualified,
+                       columns_from.columns.empty() ? "" : " " + columns_from.columnList(),
+                       binary ? "binary" : "text");
 }
 
 std::string describeUnit(const pg::Table& table, const WorkUnit& unit) {
@@ -81,7 +81,8 @@ std::string describeUnit(const pg::Table& table, const WorkUnit& unit) {
 }
 
 std::string copyInSql(const pg::Table& table, bool freeze) {
-    return fmt::format("COPY {} {} FROM STDIN (FORMAT {}{})", table.qualified, table.columnList(),
+    return fmt::format("COPY {}{} FROM STDIN (FORMAT {}{})", table.qualified,
+                       table.columns.empty() ? "" : " " + table.columnList(),
                        table.binary_safe ? "binary" : "text", freeze ? ", FREEZE" : "");
 }
 

@@ -22,10 +22,13 @@ std::unique_ptr<Sanitizing> checkRules(sanitize::Rules rules, const pg::Catalog&
     out->key = sanitize::loadSaltKey(rules);
     std::vector<sanitize::CatalogTable> tables;
     for (const auto& t : catalog.tables) {
-        if (!t.holdsData() || selection.skip.count(t.oid) || selection.schema_only.count(t.oid)) {
-            continue;  // no row of it moves, so no rule applies to it
+        if (!t.holdsData()) {
+            continue;
         }
-        sanitize::CatalogTable ct{t.schema, t.name, t.visible, t.binary_safe, {}};
+        // A table whose rows do not move may be named (one rules file serves every selection),
+        // but nothing about it is checked or rewritten.
+        bool moves = !selection.skip.count(t.oid) && !selection.schema_only.count(t.oid);
+        sanitize::CatalogTable ct{t.schema, t.name, t.visible, t.binary_safe, {}, moves};
         for (const auto& c : t.columns) {
             ct.columns.push_back({c.name, c.type_name, c.not_null, c.unique, c.nulls_not_distinct});
         }
@@ -62,6 +65,7 @@ Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& 
                           p.sanitizing->plan.warnings.end());
         p.notes.push_back(fmt::format("--rules: rewriting columns of {} tables (rules hash {})",
                                       p.sanitizing->plan.tables.size(), p.sanitizing->rules_hash));
+        p.details = p.sanitizing->plan.outside;
     }
     return p;
 }
@@ -74,6 +78,9 @@ Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& 
     }
     for (const auto& n : p.notes) {
         progress.info(n);
+    }
+    for (const auto& d : p.details) {
+        progress.info(d, true);
     }
     requireNoDangling(p);
     return p;

@@ -42,13 +42,16 @@ std::vector<uint32_t> parseOidArray(std::string_view text) {
 
 }  // namespace
 
-std::string Table::columnList() const {
-    std::string out = "(";
+std::string Table::selectList() const {
+    std::string out;
     for (size_t i = 0; i < columns.size(); ++i) {
         out += (i ? ", " : "") + quoteIdentifier(columns[i].name);
     }
-    out += ')';
     return out;
+}
+
+std::string Table::columnList() const {
+    return columns.empty() ? "" : "(" + selectList() + ")";
 }
 
 const Table* Catalog::find(uint32_t oid) const {

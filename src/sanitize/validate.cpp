@@ -47,6 +47,7 @@ class Checker {
             }
         }
         std::vector<std::size_t> matches(rules_.tables.size(), 0);
+        std::vector<std::size_t> matches_outside(rules_.tables.size(), 0);
         SanitizePlan plan;
         for (std::size_t t = 0; t < catalog.size(); ++t) {
             const CatalogTable& table = catalog[t];
@@ -54,6 +55,10 @@ class Checker {
             std::map<int, std::vector<Candidate>> candidates;
             for (std::size_t r = 0; r < rules_.tables.size(); ++r) {
                 if (!patterns[r] || !patterns[r]->matches(relation)) {
+                    continue;
+                }
+                if (!table.moves) {
+                    ++matches_outside[r];
                     continue;
                 }
                 ++matches[r];
@@ -83,6 +88,12 @@ class Checker {
         for (std::size_t r = 0; r < rules_.tables.size(); ++r) {
             const TableRule& rule = rules_.tables[r];
             if (matches[r] > 0 || !patterns[r]) {
+                continue;
+            }
+            if (matches_outside[r] > 0) {
+                plan.outside.push_back(rules_.where(rule.line) + ": table pattern \"" +
+                                       rule.pattern + "\" matches only tables whose rows this " +
+                                       "run does not move: its rules are not applied");
                 continue;
             }
             const std::string message =

@@ -49,6 +49,7 @@ struct Prepared {
     std::unique_ptr<Sanitizing> sanitizing;   // null without --rules
     std::vector<std::string> warnings;        // for the user: unmatched patterns, dropped keys...
     std::vector<std::string> notes;           // said unless -q: what the rules rewrite
+    std::vector<std::string> details;         // said with -v: rules for tables not moved
 };
 
 // Reads the rules file (if any), applies the selection, leaves out the dangling foreign keys

@@ -58,8 +58,12 @@ struct Table {
 
     // True for tables whose rows COPY moves (ordinary tables and partition leaves).
     bool holdsData() const { return relkind == 'r'; }
-    // The column list for COPY, quoted: ("a", "b").
+    // The column list for COPY, quoted: ("a", "b"); empty for a table without columns, which
+    // COPY takes without a list (a list cannot be empty).
     std::string columnList() const;
+    // The columns as a SELECT list, quoted: "a", "b"; empty for a table without columns
+    // (SELECT FROM t is valid).
+    std::string selectList() const;
 };
 
 // A sequence whose value is carried over.

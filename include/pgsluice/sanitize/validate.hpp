@@ -38,6 +38,10 @@ struct CatalogTable {
     bool visible = false;     // pg_table_is_visible under the default search_path
     bool binary_copy = true;  // its rows move as COPY BINARY (pg::Table::binary_safe)
     std::vector<CatalogColumn> columns;
+    // False for a table of the source whose rows this run does not move (outside the
+    // selection, or its data left out): rules may name it (one rules file serves many
+    // selections), but nothing about it is checked or rewritten.
+    bool moves = true;
 };
 
 // One rewritten column.
@@ -61,6 +65,9 @@ struct TableSanitizer {
 struct SanitizePlan {
     std::vector<TableSanitizer> tables;  // in catalogue order; tables without rewrites absent
     std::vector<std::string> warnings;   // "FILE:LINE: ..." for wildcard patterns matching nothing
+    // "FILE:LINE: ..." for patterns that match only tables whose rows do not move (said with
+    // -v: the rules file names more than this run copies).
+    std::vector<std::string> outside;
 
     // The rewrites of table SCHEMA.NAME, or nullptr when its rows pass through untouched.
     const TableSanitizer* find(std::string_view schema, std::string_view name) const;
@@ -70,7 +77,8 @@ struct SanitizePlan {
 // UsageError listing every problem at once, one per line as "FILE:LINE: message; what to do",
 // ordered by line. Rules:
 //  - a table pattern matching no table is an error when it has no wildcard (a typo would let
-//    personal data through) and a warning when it has one;
+//    personal data through) and a warning when it has one; a pattern matching only tables
+//    whose rows do not move is neither (it is listed in `outside`);
 //  - a column missing from a matched table is an error for a pattern without wildcards and is
 //    skipped for a wildcard pattern (`"*.*": {ssn: null}` rules every table that has an ssn);
 //  - where several patterns rule the same column, a pattern without wildcards overrides
