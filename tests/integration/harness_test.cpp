@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -31,6 +34,9 @@ TEST(Harness, ClustersRunAndAreDistinct) {
     EXPECT_EQ(source.scalar("postgres", "SHOW server_encoding"), "UTF8");
     EXPECT_EQ(source.scalar("postgres", "SELECT current_user"), "postgres");
     EXPECT_NE(target.scalar("postgres", "SELECT version()").find("PostgreSQL"), std::string::npos);
+    // Two servers to pgsluice's "the target is the source" guard, even as copies of one template.
+    const char* system_id = "SELECT system_identifier FROM pg_control_system()";
+    EXPECT_NE(source.scalar("postgres", system_id), target.scalar("postgres", system_id));
     // The target's OID counter starts far from the source's, so user objects get other OIDs.
     std::string db = uniqueDatabaseName();
     source.createDatabase(db);
@@ -388,6 +394,64 @@ TEST(Harness, ClusterStopsAndRemovesItsDirectory) {
                  static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                             std::chrono::steady_clock::now() - started)
                                             .count()));
+}
+
+// Under ctest every suite's clusters are copies of the fixture's template (CMakeLists.txt): a
+// template that silently stopped being used would cost an initdb per cluster unnoticed.
+TEST(Harness, EnvironmentClustersComeFromTheCtestTemplate) {
+    if (std::getenv(kClusterTemplateEnv) == nullptr) {
+        GTEST_SKIP() << kClusterTemplateEnv << " is not set (the binary was not run by ctest)";
+    }
+    EXPECT_TRUE(ClustersEnv::source().fromTemplate());
+    EXPECT_TRUE(ClustersEnv::target().fromTemplate());
+}
+
+// A cluster copied from a template gets its own settings and OID counter and leaves the template
+// as it was; a template that is not there means initdb.
+TEST(Harness, ClusterStartsFromATemplateOrFallsBackToInitdb) {
+    namespace fs = std::filesystem;
+    const fs::path tpl = ClustersEnv::source().dir() / "template";  // removed with the cluster
+    makeClusterTemplate(tpl);
+    ASSERT_TRUE(fs::exists(tpl / "data" / "PG_VERSION"));
+    auto controldata = [&] {
+        auto r =
+            runProcess({(pgBinDir() / "pg_controldata").string(), "-D", (tpl / "data").string()});
+        EXPECT_EQ(r.exit_code, 0) << r;
+        return r.out;
+    };
+    const std::string template_control = controldata();
+    {
+        ClusterOptions options;
+        options.template_dir = tpl;
+        options.next_oid = 2'000'000;
+        options.settings = {"work_mem = '7MB'"};
+        TestCluster cluster("from_template", options);
+        EXPECT_TRUE(cluster.fromTemplate());
+        EXPECT_EQ(cluster.scalar("postgres", "SHOW work_mem"), "7MB");
+        EXPECT_EQ(cluster.scalar("postgres", "SHOW fsync"), "off");
+        cluster.exec("postgres", "CREATE TYPE oid_probe AS ENUM ('a')");
+        EXPECT_GE(std::stoll(cluster.scalar("postgres", "SELECT 'oid_probe'::regtype::oid")),
+                  2'000'000);
+        std::string id =
+            cluster.scalar("postgres", "SELECT system_identifier FROM pg_control_system()");
+        EXPECT_NE(template_control.find("Database system identifier:"), std::string::npos)
+            << template_control;
+        EXPECT_EQ(template_control.find(id), std::string::npos)
+            << "the copy kept the template's system identifier " << id;
+    }
+    // The template is as it was: never started, never reset, without the copies' settings.
+    EXPECT_EQ(controldata(), template_control);
+    EXPECT_FALSE(fs::exists(tpl / "data" / "postmaster.pid"));
+    std::ifstream conf(tpl / "data" / "postgresql.conf");
+    std::string text((std::istreambuf_iterator<char>(conf)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find("pgsluice integration-test settings"), std::string::npos);
+    {
+        ClusterOptions options;
+        options.template_dir = tpl / "missing";
+        TestCluster cluster("no_template", options);
+        EXPECT_FALSE(cluster.fromTemplate());
+        EXPECT_EQ(cluster.scalar("postgres", "SELECT current_setting('server_encoding')"), "UTF8");
+    }
 }
 
 }  // namespace

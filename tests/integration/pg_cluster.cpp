@@ -20,8 +20,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -771,20 +773,187 @@ std::string uniqueDatabaseName(std::string_view hint) {
 
 // --- TestCluster ------------------------------------------------------------------------------
 
-TestCluster::TestCluster(std::string name, ClusterOptions options)
-    : name_(std::move(name)), options_(std::move(options)) {
-    std::string pattern = clusterTempBase() + "/pgsluice-" + name_ + "-XXXXXX";
+namespace {
+
+// Runs argv as the server user (see asServerUser) with working_dir as its current directory.
+RunResult runAsServerUserIn(std::vector<std::string> argv, const fs::path& working_dir) {
+    ProcessOptions options;
+    options.timeout = 120s;
+    options.working_dir = working_dir;  // initdb fails if it cannot see its current directory
+    return runProcess(asServerUser(std::move(argv)), options);
+}
+
+// A new directory under clusterTempBase(), owned by the server user; throws on failure.
+fs::path makeServerTempDir(std::string_view label) {
+    std::string pattern = clusterTempBase() + "/pgsluice-" + std::string(label) + "-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
         throw errnoError("mkdtemp " + pattern);
     }
-    dir_ = pattern;
+    const auto& user = serverUser();
+    if (user.needed && ::chown(pattern.c_str(), user.uid, user.gid) != 0) {
+        auto error = errnoError("chown " + pattern);
+        ::rmdir(pattern.c_str());
+        throw error;
+    }
+    return pattern;
+}
+
+// initdb of data_dir (which must not exist yet) with what every test cluster has: trust auth for
+// user postgres, UTF8, C.UTF-8 (or C) locale. working_dir must be reachable by the server user.
+// Throws naming label on failure.
+void runInitdb(const fs::path& data_dir, const fs::path& working_dir, std::string_view label) {
+    const fs::path bin = pgBinDir();
+    RunResult init;
+    for (const char* locale : {"--locale=C.UTF-8", "--locale=C"}) {
+        init =
+            runAsServerUserIn({(bin / "initdb").string(), "-D", data_dir.string(), "--auth=trust",
+                               "-U", "postgres", "--no-sync", "-E", "UTF8", locale},
+                              working_dir);
+        if (init.exit_code == 0) {
+            return;
+        }
+        std::error_code ec;
+        fs::remove_all(data_dir, ec);
+    }
+    throw std::runtime_error(fmt::format("{} cluster: initdb failed: {}", label, init.describe()));
+}
+
+// Copies a data directory keeping owners and modes, so the copy stays the server user's and
+// private (the server refuses a group- or world-readable data directory); throws on failure.
+void copyDataDir(const fs::path& from, const fs::path& to) {
+    ProcessOptions options;
+    options.timeout = 120s;
+    auto r = runProcess({"cp", "-a", "--reflink=auto", "--", from.string(), to.string()}, options);
+    if (r.exit_code != 0) {
+        std::error_code ec;
+        fs::remove_all(to, ec);
+        throw std::runtime_error(
+            fmt::format("cp -a {} {} failed: {}", from.string(), to.string(), r.describe()));
+    }
+}
+
+// CRC-32C (Castagnoli) as PostgreSQL computes it, without the final inversion.
+std::uint32_t crc32cUpdate(std::uint32_t crc, const unsigned char* bytes, std::size_t size) {
+    for (std::size_t i = 0; i < size; ++i) {
+        crc ^= bytes[i];
+        for (int bit = 0; bit < 8; ++bit) {
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+        }
+    }
+    return crc;
+}
+
+// Gives the shut-down cluster in data_dir a system identifier of its own. Two copies of one
+// template would otherwise be the same server to anything that checks (pgsluice refuses a target
+// that is the source by it). The identifier is the first field of pg_control, whose CRC-32C ends
+// the struct at an offset that varies between versions: it is the first 4-byte word that holds
+// the CRC of everything before it. pg_resetwal must run afterwards: the WAL carries the
+// identifier too, and it writes new WAL from pg_control. Throws on failure.
+void giveNewSystemIdentifier(const fs::path& data_dir) {
+    const fs::path control = data_dir / "global" / "pg_control";
+    const int fd = ::open(control.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        throw errnoError("open " + control.string());
+    }
+    std::vector<unsigned char> bytes(8192);
+    const ssize_t size = ::pread(fd, bytes.data(), bytes.size(), 0);
+    if (size < 64) {
+        auto error = errnoError("read " + control.string());
+        ::close(fd);
+        throw error;
+    }
+    std::size_t crc_offset = 0;
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (std::size_t offset = 0; offset + 4 <= static_cast<std::size_t>(size); offset += 4) {
+        std::uint32_t stored;
+        std::memcpy(&stored, &bytes[offset], 4);
+        if (offset >= 16 && stored == (crc ^ 0xFFFFFFFFu)) {
+            crc_offset = offset;
+            break;
+        }
+        crc = crc32cUpdate(crc, &bytes[offset], 4);
+    }
+    if (crc_offset == 0) {
+        ::close(fd);
+        throw std::runtime_error(control.string() + ": no checksum found, cannot change the " +
+                                 "system identifier");
+    }
+    // As initdb: seconds since the epoch in the high half; random bits below, not the clock's
+    // microseconds, as two clusters start side by side.
+    std::random_device random;
+    std::uint64_t id = (static_cast<std::uint64_t>(std::time(nullptr)) << 32) | random();
+    std::memcpy(&bytes[0], &id, sizeof id);
+    crc = crc32cUpdate(0xFFFFFFFFu, bytes.data(), crc_offset) ^ 0xFFFFFFFFu;
+    std::memcpy(&bytes[crc_offset], &crc, 4);
+    if (::pwrite(fd, bytes.data(), static_cast<std::size_t>(size), 0) != size) {
+        auto error = errnoError("write " + control.string());
+        ::close(fd);
+        throw error;
+    }
+    ::close(fd);
+}
+
+// In a template directory, next to data/: the bin dir of the PostgreSQL that made it. Written
+// last, so a template without it is incomplete.
+constexpr const char* kTemplateStamp = "PG_BIN";
+
+// The template options ask for (or $PGSLUICE_TEST_CLUSTER_TEMPLATE names) if it is complete and
+// made by pgBinDir()'s initdb; otherwise empty, with why in reason unless none was asked for.
+fs::path usableTemplate(const ClusterOptions& options, std::string& reason) {
+    fs::path dir =
+        options.template_dir ? *options.template_dir : fs::path(envOr(kClusterTemplateEnv, ""));
+    if (dir.empty()) {
+        return {};
+    }
+    std::ifstream stamp(dir / kTemplateStamp);
+    std::string made_with;
+    if (!stamp || !std::getline(stamp, made_with) || !fs::is_directory(dir / "data")) {
+        reason = fmt::format("{} is not a complete cluster template", dir.string());
+        return {};
+    }
+    if (made_with != pgBinDir().string()) {
+        reason = fmt::format("{} was made by {}, the tests use {}", dir.string(), made_with,
+                             pgBinDir().string());
+        return {};
+    }
+    return dir;
+}
+
+}  // namespace
+
+void makeClusterTemplate(const fs::path& dir) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) {
+        throw std::runtime_error(fmt::format("cannot remove {}: {}", dir.string(), ec.message()));
+    }
+    fs::create_directories(dir);
+    // initdb runs where the clusters go, which the server user can always reach (a build dir in a
+    // private home directory may not be), and the result is copied into place.
+    fs::path scratch = makeServerTempDir("template");
+    try {
+        runInitdb(scratch / "data", scratch, "template");
+        copyDataDir(scratch / "data", dir / "data");
+        std::ofstream stamp(dir / kTemplateStamp);
+        stamp << pgBinDir().string() << "\n";
+        stamp.close();
+        if (!stamp) {
+            throw std::runtime_error("cannot write " + (dir / kTemplateStamp).string());
+        }
+    } catch (...) {
+        fs::remove_all(scratch, ec);
+        fs::remove_all(dir, ec);
+        throw;
+    }
+    fs::remove_all(scratch, ec);
+}
+
+TestCluster::TestCluster(std::string name, ClusterOptions options)
+    : name_(std::move(name)), options_(std::move(options)) {
+    dir_ = makeServerTempDir(name_);
     data_dir_ = dir_ / "data";
     log_file_ = dir_ / "server.log";
     try {
-        const auto& user = serverUser();
-        if (user.needed && ::chown(dir_.c_str(), user.uid, user.gid) != 0) {
-            throw errnoError("chown " + dir_.string());
-        }
         startWatchdog();
         initCluster();
         startServer(true);
@@ -799,34 +968,42 @@ TestCluster::~TestCluster() {
 }
 
 RunResult TestCluster::runAsServerUser(std::vector<std::string> argv) const {
-    ProcessOptions options;
-    options.timeout = 120s;
-    options.working_dir = dir_;  // initdb fails if it cannot see its current directory
-    return runProcess(asServerUser(std::move(argv)), options);
+    return runAsServerUserIn(std::move(argv), dir_);
 }
 
 void TestCluster::initCluster() {
     const fs::path bin = pgBinDir();
-    RunResult init;
-    for (const char* locale : {"--locale=C.UTF-8", "--locale=C"}) {
-        init = runAsServerUser({(bin / "initdb").string(), "-D", data_dir_.string(), "--auth=trust",
-                                "-U", "postgres", "--no-sync", "-E", "UTF8", locale});
-        if (init.exit_code == 0) {
-            break;
+    std::string reason;
+    fs::path template_dir = usableTemplate(options_, reason);
+    if (!template_dir.empty()) {
+        try {
+            copyDataDir(template_dir / "data", data_dir_);
+            from_template_ = true;
+        } catch (const std::exception& e) {
+            reason = e.what();
         }
-        std::error_code ec;
-        fs::remove_all(data_dir_, ec);
     }
-    if (init.exit_code != 0) {
-        throw std::runtime_error(
-            fmt::format("{} cluster: initdb failed: {}", name_, init.describe()));
+    if (!from_template_) {
+        if (!reason.empty()) {
+            fmt::print(stderr,
+                       "[harness] {} cluster: not using the cluster template: {}; "
+                       "running initdb\n",
+                       name_, reason);
+        }
+        runInitdb(data_dir_, dir_, name_);
     }
-    if (options_.next_oid != 0) {
-        auto reset = runAsServerUser({(bin / "pg_resetwal").string(), "-o",
-                                      std::to_string(options_.next_oid), "-D", data_dir_.string()});
-        if (reset.exit_code != 0) {
+    if (from_template_) {
+        giveNewSystemIdentifier(data_dir_);
+    }
+    if (from_template_ || options_.next_oid != 0) {
+        std::vector<std::string> reset = {(bin / "pg_resetwal").string(), "-D", data_dir_.string()};
+        if (options_.next_oid != 0) {
+            reset.insert(reset.end(), {"-o", std::to_string(options_.next_oid)});
+        }
+        auto r = runAsServerUser(reset);
+        if (r.exit_code != 0) {
             throw std::runtime_error(
-                fmt::format("{} cluster: pg_resetwal -o failed: {}", name_, reset.describe()));
+                fmt::format("{} cluster: pg_resetwal failed: {}", name_, r.describe()));
         }
     }
     std::ofstream conf(data_dir_ / "postgresql.conf", std::ios::app);

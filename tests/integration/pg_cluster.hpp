@@ -138,14 +138,26 @@ struct ClusterOptions {
     std::uint32_t next_oid = 0;
     // Extra postgresql.conf lines, e.g. "max_locks_per_transaction = 256".
     std::vector<std::string> settings;
+    // A directory made by makeClusterTemplate() whose data directory is copied instead of running
+    // initdb. Unset: $PGSLUICE_TEST_CLUSTER_TEMPLATE when that is set. Empty, missing or made with
+    // another PostgreSQL: initdb (with a note on stderr unless empty).
+    std::optional<std::filesystem::path> template_dir;
 };
+
+// The variable ctest sets to the cluster template its fixture made (see CMakeLists.txt).
+inline constexpr const char* kClusterTemplateEnv = "PGSLUICE_TEST_CLUSTER_TEMPLATE";
+
+// Runs initdb once, as TestCluster would, into dir/data (dir is replaced), so TestClusters can
+// start from a copy instead; throws std::runtime_error with initdb's output on failure.
+void makeClusterTemplate(const std::filesystem::path& dir);
 
 // A throwaway PostgreSQL cluster in a fresh temp dir, listening on 127.0.0.1 on a free port with
 // trust auth for user postgres. The destructor stops it (immediate) and deletes the directory; a
 // watchdog process does the same if the test binary dies without running destructors.
 class TestCluster {
   public:
-    // Runs initdb and starts the server; throws std::runtime_error with the log on failure.
+    // Copies the template's data directory (or runs initdb) and starts the server; throws
+    // std::runtime_error with the log on failure.
     explicit TestCluster(std::string name, ClusterOptions options = {});
     ~TestCluster();
     TestCluster(const TestCluster&) = delete;
@@ -161,6 +173,8 @@ class TestCluster {
     std::string uri(std::string_view db) const;
     // The temp dir holding data/, the socket and server.log.
     const std::filesystem::path& dir() const { return dir_; }
+    // True if data/ is a copy of a cluster template, false if initdb made it.
+    bool fromTemplate() const { return from_template_; }
 
     // CREATE DATABASE name, a copy of template_db (default template1); throws if name exists.
     void createDatabase(std::string_view name, std::string_view template_db = "") const;
@@ -202,6 +216,7 @@ class TestCluster {
     std::filesystem::path log_file_;
     int port_ = 0;
     bool running_ = false;
+    bool from_template_ = false;
     pid_t watchdog_pid_ = -1;
     int watchdog_fd_ = -1;
 };
