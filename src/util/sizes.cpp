@@ -5,27 +5,50 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "pgsluice/error.hpp"
 
 namespace pgsluice::util {
 
-long long parseSize(const std::string& text) {
+namespace {
+
+// A number and its unit, split: "1.5 GB" -> {1.5, "gb"}. The number is digits with at most one
+// dot and at least one digit; nothing is ignored. Empty when `text` does not start so.
+std::optional<std::pair<double, std::string>> splitQuantity(const std::string& text) {
     size_t i = 0;
-    while (i < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
-        ++i;
+    size_t digits = 0;
+    size_t dots = 0;
+    for (; i < text.size(); ++i) {
+        if (std::isdigit(static_cast<unsigned char>(text[i]))) {
+            ++digits;
+        } else if (text[i] == '.') {
+            ++dots;
+        } else {
+            break;
+        }
     }
-    if (i == 0) {
-        throw UsageError(fmt::format("'{}' is not a size: write e.g. 1GB, 512MB or 1048576", text));
+    if (digits == 0 || dots > 1) {
+        return std::nullopt;
     }
-    double value = std::strtod(text.substr(0, i).c_str(), nullptr);
     std::string unit;
     for (char c : text.substr(i)) {
         if (c != ' ') {
             unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         }
     }
+    return std::make_pair(std::strtod(text.substr(0, i).c_str(), nullptr), unit);
+}
+
+}  // namespace
+
+long long parseSize(const std::string& text) {
+    std::optional<std::pair<double, std::string>> q = splitQuantity(text);
+    if (!q) {
+        throw UsageError(fmt::format("'{}' is not a size: write e.g. 1GB, 512MB or 1048576", text));
+    }
+    const auto& [value, unit] = *q;
     double mult = 1;
     if (unit.empty() || unit == "b") {
         mult = 1;
@@ -44,22 +67,12 @@ long long parseSize(const std::string& text) {
 }
 
 long long parseDuration(const std::string& text) {
-    size_t i = 0;
-    while (i < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
-        ++i;
-    }
-    if (i == 0) {
+    std::optional<std::pair<double, std::string>> q = splitQuantity(text);
+    if (!q) {
         throw UsageError(fmt::format(
             "'{}' is not a duration: write e.g. 60s, 2min or 1h (0 turns it off)", text));
     }
-    double value = std::strtod(text.substr(0, i).c_str(), nullptr);
-    std::string unit;
-    for (char c : text.substr(i)) {
-        if (c != ' ') {
-            unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
-    }
+    const auto& [value, unit] = *q;
     double seconds = 0;
     if (unit.empty() || unit == "s" || unit == "sec") {
         seconds = value;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <vector>
 
@@ -11,7 +12,15 @@
 namespace pgsluice::util {
 
 TempDir::TempDir(const std::string& prefix) {
-    std::string base = std::filesystem::temp_directory_path().string();
+    std::error_code ec;
+    std::string base = std::filesystem::temp_directory_path(ec).string();
+    if (ec) {
+        const char* tmpdir = std::getenv("TMPDIR");
+        throw Error(
+            fmt::format("cannot use {} as the temporary directory ({}): set TMPDIR to a "
+                        "writable directory",
+                        tmpdir ? tmpdir : "/tmp", ec.message()));
+    }
     std::string pattern = base + "/" + prefix + "-XXXXXX";
     std::vector<char> buf(pattern.begin(), pattern.end());
     buf.push_back('\0');
