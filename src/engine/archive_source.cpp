@@ -230,12 +230,22 @@ void ArchiveSource::verify(const LoadedTarget& target) {
     pg::Snapshot snapshot =
         pg::Snapshot::exportFrom(target.conninfo, pg::Role::target, target.database);
     std::vector<copy::RowDigest> actual(tables.size());
+    struct Reader {
+        WatchedConnection session;
+        size_t tables = 0;
+    };
     forEachParallel(
         target.jobs, tables.size(), target.abort,
-        [&](int) { return WatchedConnection(snapshot.openReader(), target.abort); },
-        [&](WatchedConnection& reader, size_t i) {
+        [&](int) {
+            return Reader{{snapshot.openReader(), target.abort}};
+        },
+        [&](Reader& reader, size_t i) {
+            if (++reader.tables % 100 == 0) {
+                snapshot.refresh(reader.session.conn);  // without the locks taken so far
+            }
             const pg::Table& table = *plan_->tables[tables[i]].table;
-            actual[i] = digestTable(reader.conn, table, table, table.binary_safe, target.abort);
+            actual[i] =
+                digestTable(reader.session.conn, table, table, table.binary_safe, target.abort);
         });
     std::vector<std::string> differing;
     for (size_t i = 0; i < tables.size(); ++i) {

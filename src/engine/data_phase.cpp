@@ -83,9 +83,18 @@ void DataPhase::loadUnits(UnitFeed& feed) {
         UnitFeed& feed;
         ~Scope() { feed.end(); }
     };
+    // A stream brings units in its own order, one at a time: no batches there.
+    std::vector<UnitBatch> batches;
+    if (feed.streamOrder()) {
+        for (size_t i = 0; i < plan_.units.size(); ++i) {
+            batches.push_back({{i}, false});
+        }
+    } else {
+        batches = batchUnits(plan_);
+    }
     int jobs = feed.workers(settings_.jobs);
     if (!feed.streamOrder()) {
-        jobs = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs), plan_.units.size()));
+        jobs = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs), batches.size()));
     }
     feed.begin(jobs);
     Scope scope{feed};
@@ -98,38 +107,56 @@ void DataPhase::loadUnits(UnitFeed& feed) {
         return worker;
     };
     if (!feed.streamOrder()) {
-        forEachParallel(
-            jobs, plan_.units.size(), abort_, make,
-            [&](std::unique_ptr<Worker>& worker, size_t unit) { loadUnit(*worker, unit); });
+        forEachParallel(jobs, batches.size(), abort_, make,
+                        [&](std::unique_ptr<Worker>& worker, size_t batch) {
+                            loadBatch(*worker, batches[batch]);
+                        });
         return;
     }
     runParallel(jobs, abort_, [&](int w) {
         std::unique_ptr<Worker> worker = make(w);
         while (std::optional<size_t> unit = feed.nextFor(w)) {
-            loadUnit(*worker, *unit);
+            loadBatch(*worker, batches[*unit]);
         }
     });
 }
 
-// Loads one unit, again on new connections after a transient failure (never for a feed that
+// How messages name a batch: its unit, or its tables.
+std::string DataPhase::describeBatch(const UnitBatch& batch) const {
+    if (batch.units.size() == 1) {
+        const WorkUnit& unit = plan_.units[batch.units.front()];
+        return describeUnit(*plan_.tables[unit.table].table, unit);
+    }
+    std::string names;
+    for (size_t i = 0; i < batch.units.size() && i < 5; ++i) {
+        names += (i ? ", " : "") + plan_.tables[plan_.units[batch.units[i]].table].table->qualified;
+    }
+    return fmt::format("tables {}{} (a batch of {} small tables)", names,
+                       batch.units.size() > 5 ? ", ..." : "", batch.units.size());
+}
+
+// Loads a batch, again on new connections after a transient failure (never for a feed that
 // cannot read a unit twice: a pipe).
-void DataPhase::loadUnit(Worker& worker, size_t index) {
-    const WorkUnit& unit = plan_.units[index];
-    const pg::Table& table = *plan_.tables[unit.table].table;
-    progress_.unitStarted(unit.table);
+void DataPhase::loadBatch(Worker& worker, const UnitBatch& batch) {
+    for (size_t u : batch.units) {
+        progress_.unitStarted(plan_.units[u].table);
+    }
     RetryPolicy policy = settings_.retry;
     if (!feed_->canReread()) {
         policy.retries = 0;
     }
     CommitTracker commit;
-    long long moved = 0;  // by the current attempt
+    std::vector<long long> moved(batch.units.size(), 0);  // by the current attempt, per unit
     try {
         withRetries(
-            policy, abort_, progress_, describeUnit(table, unit),
-            [&](int) { loadUnitOnce(worker, index, commit, moved); },
+            policy, abort_, progress_, describeBatch(batch),
+            [&](int) { loadBatchOnce(worker, batch, commit, moved); },
             [&] {
-                progress_.addBytes(unit.table, -moved);  // the next attempt counts them again
-                moved = 0;
+                for (size_t i = 0; i < batch.units.size(); ++i) {
+                    // the next attempt counts them again
+                    progress_.addBytes(plan_.units[batch.units[i]].table, -moved[i]);
+                    moved[i] = 0;
+                }
                 worker.target.reset();
                 worker.feed.reset();
             });
@@ -143,70 +170,115 @@ void DataPhase::loadUnit(Worker& worker, size_t index) {
                              "by; restore from a file to have such failures retried)");
             }
         }
-        rethrowInContext(abort_, fmt::format("{} {}", settings_.verb, describeUnit(table, unit)));
+        rethrowInContext(abort_, fmt::format("{} {}", settings_.verb, describeBatch(batch)));
     }
 }
 
-// One attempt at a unit, in one target transaction. A table created in this run and loaded in
-// one piece is frozen on load: its rows are visible to all at once and need no later VACUUM to
-// set hint bits. TRUNCATE makes the table "created or truncated in this transaction", which
-// FREEZE requires.
-void DataPhase::loadUnitOnce(Worker& worker, size_t index, CommitTracker& commit,
-                             long long& moved) {
-    const WorkUnit& unit = plan_.units[index];
-    const pg::Table& table = *plan_.tables[unit.table].table;
+// One attempt at a batch, in one target transaction. A large table created in this run and
+// loaded in one piece is frozen on load: its rows are visible to all at once and need no later
+// VACUUM to set hint bits; TRUNCATE makes the table "created or truncated in this
+// transaction", which FREEZE requires. Small tables skip both (a TRUNCATE costs more than
+// their rows) and get their indexes and statistics in the same transaction.
+void DataPhase::loadBatchOnce(Worker& worker, const UnitBatch& batch, CommitTracker& commit,
+                              std::vector<long long>& moved) {
     if (!worker.target) {
         worker.target.emplace(connect_(), abort_);
     }
     pg::Connection& dst = worker.target->conn;
+    std::vector<long long> rows(batch.units.size(), 0);
     if (commit.committedBefore(dst)) {
-        long long rows = 0;
-        {
-            std::lock_guard lock(mutex_);
-            rows = committed_rows_.at(index);
+        // The COMMIT whose answer was lost went through.
+        std::lock_guard lock(mutex_);
+        for (size_t i = 0; i < batch.units.size(); ++i) {
+            rows[i] = committed_rows_.at(batch.units[i]);
         }
-        unitDone(unit, rows);  // the COMMIT whose answer was lost went through
-        return;
+    } else {
+        if (!worker.feed) {
+            worker.feed = feed_->worker(worker.index);
+        }
+        const WorkUnit& first = plan_.units[batch.units.front()];
+        bool freeze = !batch.small && first.parts == 1;
+        commit.begin(dst,
+                     freeze ? "TRUNCATE ONLY " + plan_.tables[first.table].table->qualified : "");
+        std::vector<pg::Connection*> watched{&dst};
+        if (pg::Connection* source = worker.feed->connection()) {
+            watched.push_back(source);
+        }
+        StallWatchdog::Lease lease(watchdog_, watched);
+        try {
+            for (size_t i = 0; i < batch.units.size(); ++i) {
+                rows[i] = copyUnit(worker, dst, batch.units[i], freeze, moved[i], *lease);
+            }
+            if (batch.small) {
+                if (std::string sql = inlineSql(batch); !sql.empty()) {
+                    dst.exec(sql);
+                }
+            }
+            {
+                std::lock_guard lock(mutex_);
+                for (size_t i = 0; i < batch.units.size(); ++i) {
+                    committed_rows_[batch.units[i]] = rows[i];
+                }
+            }
+            commit.commit(dst);
+        } catch (...) {
+            if (lease->stalled()) {
+                throw TransientError(fmt::format("no byte moved for {} s (--stall-timeout)",
+                                                 watchdog_.timeout().count()));
+            }
+            throw;
+        }
     }
-    if (!worker.feed) {
-        worker.feed = feed_->worker(worker.index);
+    for (size_t i = 0; i < batch.units.size(); ++i) {
+        unitDone(plan_.units[batch.units[i]], rows[i], batch.small);
     }
-    bool freeze = unit.parts == 1;
-    commit.begin(dst, freeze ? "TRUNCATE ONLY " + table.qualified : "");
+}
+
+// Moves one unit's rows into a COPY IN on `dst`; returns the rows the target loaded.
+long long DataPhase::copyUnit(Worker& worker, pg::Connection& dst, size_t index, bool freeze,
+                              long long& moved, StallWatchdog::Watched& watched) {
+    const WorkUnit& unit = plan_.units[index];
+    const pg::Table& table = *plan_.tables[unit.table].table;
     pg::CopyIn copy_in(dst, copyInSql(table, freeze));
     copy::ChunkSource& rows = worker.feed->open(index);
-    std::vector<pg::Connection*> watched{&dst};
-    if (pg::Connection* source = worker.feed->connection()) {
-        watched.push_back(source);
-    }
-    StallWatchdog::Lease lease(watchdog_, watched);
     auto count = [&](size_t bytes) {
         progress_.addBytes(unit.table, static_cast<long long>(bytes));
         moved += static_cast<long long>(bytes);
-        lease->moved(bytes);
+        watched.moved(bytes);
     };
-    try {
-        const Sanitizing* rules = settings_.sanitizing;
-        pump(rows, rules ? rules->forTable(table) : nullptr, copy_in, abort_, count);
-        {
-            std::lock_guard lock(mutex_);
-            committed_rows_[index] = copy_in.rows();
-        }
-        commit.commit(dst);
-    } catch (...) {
-        if (lease->stalled()) {
-            throw TransientError(fmt::format("no byte moved for {} s (--stall-timeout)",
-                                             watchdog_.timeout().count()));
-        }
-        throw;
-    }
-    unitDone(unit, copy_in.rows());
+    const Sanitizing* rules = settings_.sanitizing;
+    pump(rows, rules ? rules->forTable(table) : nullptr, copy_in, abort_, count);
+    return copy_in.rows();
 }
 
-void DataPhase::unitDone(const WorkUnit& unit, long long rows) {
+// The index builds and the ANALYZE of a batch of small tables, as one string.
+std::string DataPhase::inlineSql(const UnitBatch& batch) const {
+    std::string sql;
+    std::string analyze;
+    for (size_t u : batch.units) {
+        const pg::Table& t = *plan_.tables[plan_.units[u].table].table;
+        for (const auto& idx : t.indexes) {
+            sql += idx.create_sql + ";";
+        }
+        analyze += (analyze.empty() ? "" : ", ") + t.qualified;
+    }
+    if (!settings_.skip_analyze && !analyze.empty()) {
+        sql += "ANALYZE " + analyze;
+    }
+    return sql;
+}
+
+void DataPhase::unitDone(const WorkUnit& unit, long long rows, bool indexed) {
     tally_.unitDone(unit.table);
-    if (progress_.unitDone(unit.table, rows)) {
+    if (!progress_.unitDone(unit.table, rows)) {
+        return;
+    }
+    if (!indexed) {
         tableLoaded(unit.table);
+        return;
+    }
+    for (size_t i = 0; i < plan_.tables[unit.table].table->indexes.size(); ++i) {
+        progress_.indexBuilt();
     }
 }
 

@@ -74,6 +74,28 @@ std::string copyOutSql(const pg::Table& table, const pg::Table& columns_from, bo
                        binary ? "binary" : "text");
 }
 
+std::vector<UnitBatch> batchUnits(const Plan& plan, long long small_bytes, size_t max_tables,
+                                  long long max_bytes) {
+    std::vector<UnitBatch> batches;
+    long long batch_bytes = 0;
+    for (size_t i = 0; i < plan.units.size(); ++i) {
+        const WorkUnit& unit = plan.units[i];
+        bool small = unit.parts == 1 && unit.estimated_bytes <= small_bytes;
+        if (!small) {
+            batches.push_back({{i}, false});
+            continue;
+        }
+        if (batches.empty() || !batches.back().small || batches.back().units.size() >= max_tables ||
+            batch_bytes + unit.estimated_bytes > max_bytes) {
+            batches.push_back({{}, true});
+            batch_bytes = 0;
+        }
+        batches.back().units.push_back(i);
+        batch_bytes += unit.estimated_bytes;
+    }
+    return batches;
+}
+
 std::string describeUnit(const pg::Table& table, const WorkUnit& unit) {
     return unit.parts > 1
                ? fmt::format("table {} (part {} of {})", table.qualified, unit.part + 1, unit.parts)

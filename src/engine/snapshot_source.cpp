@@ -16,18 +16,25 @@ namespace {
 class SnapshotWorker : public UnitFeed::Worker {
   public:
     SnapshotWorker(const pg::Snapshot& snapshot, const Plan& plan, AbortSignal& abort)
-        : plan_(plan), reader_(snapshot.openReader(), abort) {}
+        : snapshot_(snapshot), plan_(plan), reader_(snapshot.openReader(), abort) {}
 
     pg::Connection* connection() override { return &reader_.conn; }
 
     copy::ChunkSource& open(std::size_t unit) override {
         const WorkUnit& u = plan_.units[unit];
         copy_.reset();
+        if (++opened_ % kUnitsPerTransaction == 0) {
+            snapshot_.refresh(reader_.conn);  // let go of the locks of the tables read so far
+        }
         copy_.emplace(reader_.conn, copyOutSql(*plan_.tables[u.table].table, u));
         return *copy_;
     }
 
   private:
+    static constexpr std::size_t kUnitsPerTransaction = 100;
+
+    const pg::Snapshot& snapshot_;
+    std::size_t opened_ = 0;
     const Plan& plan_;
     WatchedConnection reader_;
     std::optional<pg::CopyOut> copy_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pgsluice/engine/retry.hpp"
+#include "pgsluice/engine/runner.hpp"
 #include "pgsluice/engine/swap.hpp"
 #include "pgsluice/engine/target_steps.hpp"
 #include "pgsluice/error.hpp"
@@ -210,20 +211,46 @@ void TargetLoad::loadSchema(LoadSource& source, bool swapping) {
             }
         });
     }
-    // One transaction: a failed attempt left nothing, unless it failed in its COMMIT, which
-    // the first planned table then shows.
+    // Statement by statement, as pg_restore does without --single-transaction, so that a
+    // target at the default max_locks_per_transaction takes any number of tables. A failed
+    // attempt leaves part of the schema: the next one drops it first (what --clean drops).
     step("the pre-data schema", [&](pg::Connection& target, int attempt) {
-        if (attempt > 1 && !plan_.tables.empty() &&
-            target
-                .execParams("SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-                            {plan_.tables.front().table->qualified})
-                .getBool(0, 0)) {
-            return;
+        if (attempt > 1) {
+            for (const auto& w : cleanTarget(target, tool, schema_archive_, flags, pre_list)) {
+                run_.progress().info(w, true);
+            }
         }
-        tool.restore(target, schema_archive_, "pre-data", flags, pre_list);
+        restorePreData(tool, target, flags);
     });
     state_ = TargetState::schema_loaded;
     run_.abort().check();
+}
+
+// pre-data in dependency waves: the entries of a wave depend only on earlier waves, so they are
+// cut into --index-jobs lists restored side by side by as many pg_restore processes. A wave
+// too small to be worth more processes (each reads the archive's whole table of contents)
+// runs in one.
+void TargetLoad::restorePreData(const pg::SchemaTool& tool, pg::Connection& target,
+                                const pg::RestoreFlags& flags) {
+    constexpr size_t kGroupsPerProcess = 200;
+    pg::RestoreWaves plan = pg::restoreWaves(toc_, leave_out_);
+    for (size_t w = 0; w < plan.waves.size(); ++w) {
+        const auto& groups = plan.waves[w];
+        size_t n = std::clamp<size_t>(groups.size() / kGroupsPerProcess, 1,
+                                      static_cast<size_t>(options_.index_jobs));
+        std::vector<std::vector<size_t>> slices(n, plan.session);
+        for (size_t g = 0; g < groups.size(); ++g) {
+            slices[g % n].insert(slices[g % n].end(), groups[g].begin(), groups[g].end());
+        }
+        std::vector<std::string> lists;
+        for (size_t i = 0; i < n; ++i) {
+            lists.push_back(pg::writeRestoreSubset(toc_, slices[i], work_dir_,
+                                                   fmt::format("pre-data-{}-{}.list", w, i)));
+        }
+        runParallel(static_cast<int>(n), run_.abort(), [&](int i) {
+            tool.restore(target, schema_archive_, "pre-data", flags, lists[static_cast<size_t>(i)]);
+        });
+    }
 }
 
 void TargetLoad::loadData(LoadSource& source) {
@@ -276,12 +303,17 @@ void TargetLoad::loadData(LoadSource& source) {
 void TargetLoad::finishLoad(LoadSource& source) {
     Progress& progress = run_.progress();
     AbortSignal& abort = run_.abort();
-    CommitTracker attach;
+    std::vector<std::string> attach = attachSql(plan_);
+    size_t attached = 0;  // chunks committed, so that a retry goes on from the next one
+    CommitTracker commit;
     step("attaching the constraint indexes", [&](pg::Connection& target, int) {
-        if (std::string sql = attachSql(plan_); !sql.empty() && !attach.committedBefore(target)) {
-            attach.begin(target);
-            target.exec(sql);
-            attach.commit(target);
+        if (commit.committedBefore(target)) {
+            ++attached;
+        }
+        for (; attached < attach.size(); ++attached) {
+            commit.begin(target);
+            target.exec(attach[attached]);
+            commit.commit(target);
         }
     });
     std::vector<archive::SequenceValue> sequences = source.sequenceValues();

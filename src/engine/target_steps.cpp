@@ -28,22 +28,30 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
             current.clear();
         }
     }
-    target.exec("BEGIN");
+    // A transaction per few hundred drops: one for all would hold a lock per dropped object
+    // and run out of shared memory at the default max_locks_per_transaction. Each drop in a
+    // savepoint, sent with it in one round trip.
+    constexpr size_t kChunk = 500;
     std::vector<std::pair<std::string, std::string>> failed;
     auto run = [&](const std::string& sql) -> std::string {
-        target.exec("SAVEPOINT pgsluice_clean");
         try {
-            target.exec(sql);
-            target.exec("RELEASE SAVEPOINT pgsluice_clean");
+            target.exec("SAVEPOINT pgsluice_clean;" + sql + "\n;RELEASE SAVEPOINT pgsluice_clean");
             return "";
         } catch (const pg::PgError& e) {
+            if (e.connectionLost()) {
+                throw;
+            }
             target.exec("ROLLBACK TO SAVEPOINT pgsluice_clean");
             return e.what();
         }
     };
-    for (const auto& sql : statements) {
-        if (std::string error = run(sql); !error.empty()) {
-            failed.emplace_back(sql, error);
+    target.exec("BEGIN");
+    for (size_t i = 0; i < statements.size(); ++i) {
+        if (i > 0 && i % kChunk == 0) {
+            target.exec("COMMIT; BEGIN");
+        }
+        if (std::string error = run(statements[i]); !error.empty()) {
+            failed.emplace_back(statements[i], error);
         }
     }
     std::vector<std::string> warnings;
@@ -58,14 +66,28 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
     return warnings;
 }
 
-std::string attachSql(const Plan& plan) {
-    std::string sql;
+std::vector<std::string> attachSql(const Plan& plan) {
+    // Each ALTER TABLE locks its table until the transaction ends: a few hundred tables per
+    // transaction stay well within the default max_locks_per_transaction.
+    constexpr size_t kTablesPerChunk = 200;
+    std::vector<std::string> chunks;
+    size_t tables = 0;
     for (const auto& pt : plan.tables) {
+        std::string sql;
         for (const auto& idx : pt.table->indexes) {
             sql += idx.attach_sql;
         }
+        if (sql.empty()) {
+            continue;
+        }
+        if (chunks.empty() || tables == kTablesPerChunk) {
+            chunks.emplace_back();
+            tables = 0;
+        }
+        chunks.back() += sql;
+        ++tables;
     }
-    return sql;
+    return chunks;
 }
 
 void runAfterStatements(pg::Connection& target, const sanitize::Rules& rules,

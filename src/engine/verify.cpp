@@ -135,13 +135,20 @@ std::vector<TableVerdict> verifyDatabases(const pg::Snapshot& source, const pg::
     struct Sessions {
         WatchedConnection source;
         WatchedConnection target;
+        std::size_t tables = 0;
     };
+    constexpr std::size_t kTablesPerTransaction = 100;
     forEachParallel(
         jobs, pairs.size(), abort,
         [&](int) {
             return Sessions{{source.openReader(), abort}, {target.openReader(), abort}};
         },
         [&](Sessions& sessions, size_t i) {
+            if (++sessions.tables % kTablesPerTransaction == 0) {
+                // The same snapshots, without the locks of the tables read so far.
+                source.refresh(sessions.source.conn);
+                target.refresh(sessions.target.conn);
+            }
             compare(pairs[i], sessions.source.conn, sessions.target.conn, abort, sanitizing);
         });
     std::vector<TableVerdict> out;

@@ -26,6 +26,13 @@ std::vector<std::pair<std::string, std::string>> childEnv(const Connection& conn
         env.emplace_back("PGPASSWORD", pw);
     }
     env.emplace_back("PGAPPNAME", "pgsluice");
+    if (conn.role() == Role::target) {
+        // As pgsluice's own target sessions: nothing on the target is durable before the run
+        // ends, so a commit need not wait for the disk.
+        const char* options = std::getenv("PGOPTIONS");
+        env.emplace_back("PGOPTIONS",
+                         std::string(options ? options : "") + " -c synchronous_commit=off");
+    }
     // libpq's own messages in English, so that a lost connection can be told from bad DDL.
     env.emplace_back("LC_ALL", "C");
     return env;
@@ -190,9 +197,7 @@ void SchemaTool::restore(const Connection& target, const std::string& path,
                          const std::string& list_file) const {
     std::vector<std::string> argv = {pg_restore_, "--section=" + section, "--exit-on-error",
                                      "--dbname=" + target.conninfoWithoutPassword()};
-    if (section == "pre-data") {
-        argv.emplace_back("--single-transaction");
-    } else if (options.jobs > 1) {
+    if (section != "pre-data" && options.jobs > 1) {
         argv.push_back(fmt::format("--jobs={}", options.jobs));
     }
     if (options.no_owner) {

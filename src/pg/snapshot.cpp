@@ -12,16 +12,23 @@ Snapshot Snapshot::exportFrom(const std::string& conninfo, Role role, const std:
 
 Connection Snapshot::openReader() const {
     Connection conn = Connection::open(conninfo_, role_, database_);
-    conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    join(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    return conn;
+}
+
+void Snapshot::refresh(Connection& reader) const {
+    join(reader, "COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+}
+
+void Snapshot::join(Connection& conn, const std::string& begin) const {
     try {
-        conn.exec("SET TRANSACTION SNAPSHOT " + conn.quoteLiteral(id_));
+        conn.exec(begin + "; SET TRANSACTION SNAPSHOT " + conn.quoteLiteral(id_));
     } catch (const PgError& e) {
         if (e.sqlstate() != "22023") {  // invalid_parameter_value: "invalid snapshot identifier"
             throw;
         }
         throw Error(lostMessage(e.what()));
     }
-    return conn;
 }
 
 std::string Snapshot::lostMessage(const std::string& cause) const {

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <initializer_list>
 #include <unordered_map>
 
 #include "pgsluice/error.hpp"
@@ -256,6 +258,72 @@ std::set<int> leftOutEntries(const std::vector<TocEntry>& toc, const std::set<ui
         }
     }
     return out;
+}
+
+RestoreWaves restoreWaves(const std::vector<TocEntry>& toc, const std::set<int>& leave_out) {
+    auto is = [](const TocEntry& e, std::initializer_list<std::string_view> descs) {
+        return std::find(descs.begin(), descs.end(), e.desc) != descs.end();
+    };
+    std::unordered_map<int, std::size_t> position;
+    for (std::size_t i = 0; i < toc.size(); ++i) {
+        position.emplace(toc[i].dump_id, i);
+    }
+    RestoreWaves out;
+    // pg_dump sorts its entries so that each comes after what it depends on: one pass in TOC
+    // order sees every dependency's wave before the dependent entry. A dependency listed later
+    // (which a damaged list could have) is taken as already done rather than looped on.
+    std::vector<int> wave(toc.size(), -1);
+    std::vector<std::pair<std::size_t, std::size_t>> group_of(toc.size());  // wave, group
+    for (std::size_t i = 0; i < toc.size(); ++i) {
+        const TocEntry& e = toc[i];
+        if (leave_out.count(e.dump_id)) {
+            continue;
+        }
+        if (is(e, {"ENCODING", "STDSTRINGS", "SEARCHPATH"})) {
+            out.session.push_back(i);
+            continue;
+        }
+        if (is(e, {"COMMENT", "SECURITY LABEL", "ACL"}) && !e.dependencies.empty()) {
+            auto it = position.find(e.dependencies.front());
+            if (it != position.end() && it->second < i && wave[it->second] >= 0) {
+                // With its object, in the same run.
+                auto [w, g] = group_of[it->second];
+                wave[i] = wave[it->second];
+                group_of[i] = {w, g};
+                out.waves[w][g].push_back(i);
+                continue;
+            }
+        }
+        int w = 0;
+        for (int dep : e.dependencies) {
+            if (auto it = position.find(dep); it != position.end() && it->second < i) {
+                w = std::max(w, wave[it->second] + 1);
+            }
+        }
+        wave[i] = w;
+        if (out.waves.size() <= static_cast<std::size_t>(w)) {
+            out.waves.resize(static_cast<std::size_t>(w) + 1);
+        }
+        auto& groups = out.waves[static_cast<std::size_t>(w)];
+        group_of[i] = {static_cast<std::size_t>(w), groups.size()};
+        groups.push_back({i});
+    }
+    return out;
+}
+
+std::string writeRestoreSubset(const std::vector<TocEntry>& toc,
+                               const std::vector<std::size_t>& entries, const std::string& dir,
+                               const std::string& name) {
+    std::string path = dir + "/" + name;
+    std::ofstream out(path);
+    for (std::size_t i : entries) {
+        out << toc[i].line << "\n";
+    }
+    out.close();
+    if (!out) {
+        throw Error(fmt::format("cannot write {}", path));
+    }
+    return path;
 }
 
 std::string writeRestoreList(const std::vector<TocEntry>& toc, const std::set<int>& leave_out,

@@ -69,9 +69,15 @@ class DataPhase {
     struct Worker;
 
     void loadUnits(UnitFeed& feed);
-    void loadUnit(Worker& worker, std::size_t index);
-    void loadUnitOnce(Worker& worker, std::size_t index, CommitTracker& commit, long long& moved);
-    void unitDone(const WorkUnit& unit, long long rows);
+    std::string describeBatch(const UnitBatch& batch) const;
+    void loadBatch(Worker& worker, const UnitBatch& batch);
+    void loadBatchOnce(Worker& worker, const UnitBatch& batch, CommitTracker& commit,
+                       std::vector<long long>& moved);
+    long long copyUnit(Worker& worker, pg::Connection& dst, std::size_t index, bool freeze,
+                       long long& moved, StallWatchdog::Watched& watched);
+    std::string inlineSql(const UnitBatch& batch) const;
+    // `indexed`: the table's indexes and ANALYZE were done with its rows (a small table).
+    void unitDone(const WorkUnit& unit, long long rows, bool indexed);
     void tableLoaded(std::size_t table);
     void built(const SqlTask& task, double seconds);
     void analyzeLater(std::size_t table);

@@ -44,6 +44,20 @@ struct PlanOptions {
 Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
               const TableSelection& selection);
 
+// Units loaded together: one unit of a large table, or several small tables (each in one unit)
+// loaded, indexed and analyzed in one target transaction, so that a database of many small
+// tables does not pay a transaction, a TRUNCATE and a round trip per index and ANALYZE each.
+struct UnitBatch {
+    std::vector<size_t> units;  // indexes into Plan::units
+    bool small = false;
+};
+
+// The units of `plan` in batches, in plan order: a table of at most `small_bytes` (TOAST
+// included) loaded in one unit goes into a batch of at most `max_tables` such tables and
+// `max_bytes` bytes; every other unit is a batch of its own.
+std::vector<UnitBatch> batchUnits(const Plan& plan, long long small_bytes = 1LL << 20,
+                                  size_t max_tables = 32, long long max_bytes = 32LL << 20);
+
 // How messages name a unit: "table "s"."t"" or "table "s"."t" (part 2 of 4)".
 std::string describeUnit(const pg::Table& table, const WorkUnit& unit);
 

@@ -26,6 +26,7 @@
 #include "pgsluice/engine/task_pool.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/pg/schema_tool.hpp"
 #include "pgsluice/pg/toc.hpp"
 
 namespace pgsluice::engine {
@@ -88,6 +89,8 @@ class TargetLoad {
     void step(const std::string& what,
               const std::function<void(pg::Connection&, int attempt)>& body);
     void loadSchema(LoadSource& source, bool swapping);
+    void restorePreData(const pg::SchemaTool& tool, pg::Connection& target,
+                        const pg::RestoreFlags& flags);
     void loadData(LoadSource& source);
     void finishLoad(LoadSource& source);
     pg::Connection openTarget() const;

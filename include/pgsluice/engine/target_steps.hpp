@@ -22,8 +22,9 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
                                      const std::string& list_file = "");
 
 // The statements that turn the indexes built for PK/UNIQUE constraints into those constraints
-// and set CLUSTER ON and REPLICA IDENTITY (each only touches the catalog); empty for none.
-std::string attachSql(const Plan& plan);
+// and set CLUSTER ON and REPLICA IDENTITY (each only touches the catalog), in chunks of a few
+// hundred tables, one transaction each; empty for none.
+std::vector<std::string> attachSql(const Plan& plan);
 
 // Runs the rules' `after` statements on the target in one transaction (begun and committed
 // with `commit`); a failure names the statement, its line in the rules file and the server's

@@ -46,7 +46,8 @@ class SchemaTool {
     std::vector<TocEntry> list(const std::string& path) const;
 
     // Restores one section ("pre-data" or "post-data") into the target, optionally limited to
-    // the entries of `list_file`. Pre-data runs in a single transaction.
+    // the entries of `list_file`; post-data on options.jobs connections. Each statement commits
+    // on its own, as pg_restore does without --single-transaction.
     void restore(const Connection& target, const std::string& path, const std::string& section,
                  const RestoreFlags& options, const std::string& list_file) const;
 

@@ -18,6 +18,11 @@ class Snapshot {
     // A new source connection inside a transaction that uses this snapshot. Throws Error
     // (never transient) when the snapshot is gone: its control connection was lost.
     Connection openReader() const;
+    // Ends `reader`'s transaction and starts another in the same snapshot: what it read stays
+    // the same, and the locks it took on the tables it read are let go (a reader that reads
+    // thousands of tables in one transaction runs out of shared memory at the default
+    // max_locks_per_transaction).
+    void refresh(Connection& reader) const;
     // The message for a run that lost the snapshot's control connection to `cause`.
     std::string lostMessage(const std::string& cause) const;
 
@@ -27,6 +32,9 @@ class Snapshot {
     Connection& control() { return control_; }
 
   private:
+    // Runs `begin` (which starts a transaction) and joins it to the snapshot.
+    void join(Connection& conn, const std::string& begin) const;
+
     Snapshot(Connection control, std::string id, std::string conninfo, Role role,
              std::string database)
         : control_(std::move(control)),

@@ -48,6 +48,25 @@ bool tocHas(const std::vector<TocEntry>& toc, std::string_view desc, uint32_t oi
 std::set<int> leftOutEntries(const std::vector<TocEntry>& toc, const std::set<uint32_t>& skipped,
                              const std::set<std::string>& schemas);
 
+// The entries of `toc` not in `leave_out`, arranged to be restored by several pg_restore runs
+// side by side (indexes into `toc`, in TOC order within each list):
+// - `session`: what every run's list must start with (ENCODING, STDSTRINGS, SEARCHPATH: the
+//   settings the archive's DDL is written for);
+// - `waves`: every entry comes in a later wave than the entries it depends on, so the groups of
+//   one wave can go to different runs. A group is an object with its comments, security labels
+//   and privileges, which pg_restore restores only in the same run as the object.
+struct RestoreWaves {
+    std::vector<std::size_t> session;
+    std::vector<std::vector<std::vector<std::size_t>>> waves;
+};
+RestoreWaves restoreWaves(const std::vector<TocEntry>& toc, const std::set<int>& leave_out);
+
+// Writes the entries `entries` (indexes into `toc`) to `dir/name` as a pg_restore --use-list
+// file; returns its path.
+std::string writeRestoreSubset(const std::vector<TocEntry>& toc,
+                               const std::vector<std::size_t>& entries, const std::string& dir,
+                               const std::string& name);
+
 // Writes every entry of `toc` to `dir/name` as a pg_restore --use-list file, those in
 // `leave_out` commented out; returns the file's path. Throws Error when it cannot be written.
 std::string writeRestoreList(const std::vector<TocEntry>& toc, const std::set<int>& leave_out,
