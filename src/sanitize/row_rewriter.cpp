@@ -33,7 +33,15 @@ RowRewriter::RowRewriter(const TableSanitizer& table)
     }
 }
 
-void RowRewriter::rewrite(copy::ByteSpan row, std::string& out, std::uint64_t row_number) {
+void RowRewriter::rewrite(copy::ByteSpan row, std::string& out, std::uint64_t row_number,
+                          PassThrough* pass) {
+    auto untouched = [&](const char* from, std::size_t length) {
+        if (pass != nullptr && length >= pass_through_bytes) {
+            pass->pass(out, std::string_view(from, length));
+        } else {
+            out.append(from, length);
+        }
+    };
     // RowView checks the field count and every length against the row. Fields are contiguous,
     // so each field's extent follows from the lengths already checked, and a run of untouched
     // fields is copied as one block instead of field by field.
@@ -48,7 +56,7 @@ void RowRewriter::rewrite(copy::ByteSpan row, std::string& out, std::uint64_t ro
             cursor = end;
             continue;
         }
-        out.append(bytes + run_start, cursor - run_start);
+        untouched(bytes + run_start, cursor - run_start);
         if (field.is_null || transform->outputsNull()) {
             appendLength(out, copy::null_length);
         } else {
@@ -63,7 +71,7 @@ void RowRewriter::rewrite(copy::ByteSpan row, std::string& out, std::uint64_t ro
         }
         cursor = run_start = end;
     }
-    out.append(bytes + run_start, cursor - run_start);
+    untouched(bytes + run_start, cursor - run_start);
 }
 
 void RowRewriter::patchLength(std::string& out, std::size_t header, int column,

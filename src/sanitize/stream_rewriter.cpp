@@ -29,12 +29,20 @@ void SanitizingSink::write(std::string_view chunk) {
     splitter_.feed(copy::asBytes(chunk));
     while (const std::optional<copy::Row> row = splitter_.next()) {
         writeHeaderOnce();
-        rewriter_.rewrite(row->bytes, out_, row->number);
+        rewriter_.rewrite(row->bytes, out_, row->number, this);
         if (out_.size() >= kBatch) {
             next_.write(out_);
             out_.clear();
         }
     }
+}
+
+void SanitizingSink::pass(std::string& out, std::string_view run) {
+    if (!out.empty()) {
+        next_.write(out);
+        out.clear();
+    }
+    next_.write(run);
 }
 
 void SanitizingSink::finish() {

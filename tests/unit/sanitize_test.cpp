@@ -31,6 +31,7 @@
 #include "pgsluice/sanitize/row_rewriter.hpp"
 #include "pgsluice/sanitize/rules.hpp"
 #include "pgsluice/sanitize/salt.hpp"
+#include "pgsluice/sanitize/stream_rewriter.hpp"
 #include "pgsluice/sanitize/transform.hpp"
 #include "pgsluice/sanitize/types.hpp"
 #include "pgsluice/sanitize/validate.hpp"
@@ -1414,6 +1415,59 @@ TEST(SanitizeRowRewriter, RunsOfUntouchedFieldsAroundRuledOnes) {
     std::string out;
     identity.rewrite(copy::asBytes(row(input)), out);
     EXPECT_EQ(out, row(input));
+}
+
+// Collects a stream, and how large a single write was at most.
+class CollectingSink : public copy::ChunkSink {
+  public:
+    void write(std::string_view chunk) override {
+        bytes += chunk;
+        ++writes;
+    }
+    void finish() override { finished = true; }
+    std::string bytes;
+    int writes = 0;
+    bool finished = false;
+};
+
+TEST(SanitizeRowRewriter, HugeUntouchedValuesGoStraightToTheNextSink) {
+    std::vector<CatalogTable> catalog{
+        {"public", "t", true, true, {col("big", "text"), col("small", "text")}}};
+    const SanitizePlan plan =
+        check("version: 1\ntables:\n  public.t:\n    small: {set: X}\n", catalog);
+    const std::string big(5 << 20, 'b');  // untouched, over RowRewriter::pass_through_bytes
+    std::string stream;
+    {
+        copy::BinaryWriter writer(stream);
+        writer.writeHeader();
+    }
+    stream += row({big, "secret"});
+    stream += row({"short", "secret"});
+    {
+        copy::BinaryWriter writer(stream);
+        writer.writeTrailer();
+    }
+    CollectingSink sink;
+    SanitizingSink sanitize(plan.tables.at(0), sink);
+    sanitize.write(stream);
+    sanitize.finish();
+    EXPECT_TRUE(sink.finished);
+    // The same stream as a whole-row rewrite gives, with the ruled values replaced.
+    std::string expected;
+    {
+        copy::BinaryWriter writer(expected);
+        writer.writeHeader();
+    }
+    expected += row({big, "X"});
+    expected += row({"short", "X"});
+    {
+        copy::BinaryWriter writer(expected);
+        writer.writeTrailer();
+    }
+    EXPECT_EQ(sink.bytes.size(), expected.size());
+    EXPECT_TRUE(sink.bytes == expected);
+    // The huge value went on as a write of its own, not through the batch buffer.
+    EXPECT_GE(sink.writes, 3);
 }
 
 TEST(SanitizeRowRewriter, MalformedRowsAndFieldsNameTableColumnAndRow) {

@@ -14,6 +14,16 @@
 
 namespace pgsluice::sanitize {
 
+// Where a rewriter may send a long run of untouched bytes instead of copying it into its output
+// string: the receiver first takes what the output holds so far, then the run (both straight to
+// the next sink, say), so that a huge value no rule touches is never copied whole.
+class PassThrough {
+  public:
+    virtual ~PassThrough() = default;
+    // `out` holds the rewritten bytes before `run`; the receiver takes both (and clears `out`).
+    virtual void pass(std::string& out, std::string_view run) = 0;
+};
+
 // Applies one table's rewrites to its rows. Not thread-safe (it owns scratch buffers): give
 // each worker its own; they may share the TableSanitizer.
 class RowRewriter {
@@ -28,7 +38,11 @@ class RowRewriter {
     // and the scratch buffers have grown to the largest row. Throws FormatError naming the
     // table, column and ROW_NUMBER (1-based, 0 = unknown) when the row or a ruled field is
     // malformed; OUT then ends with a partial row and must be discarded.
-    void rewrite(copy::ByteSpan row, std::string& out, std::uint64_t row_number = 0);
+    void rewrite(copy::ByteSpan row, std::string& out, std::uint64_t row_number = 0,
+                 PassThrough* pass = nullptr);
+
+    // Untouched runs at least this long go to the PassThrough, when there is one.
+    static constexpr std::size_t pass_through_bytes = std::size_t{1} << 20;
 
     // The table this rewriter serves.
     const TableSanitizer& table() const noexcept { return *table_; }

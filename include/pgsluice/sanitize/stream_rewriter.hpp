@@ -13,7 +13,7 @@ namespace pgsluice::sanitize {
 // A sink that rewrites the ruled fields of a COPY BINARY stream of one table, row by row, and
 // passes the rewritten stream (header and trailer included) on to `next` in batches of a few
 // hundred KiB. One per worker and unit; its buffers are reused between chunks.
-class SanitizingSink : public copy::ChunkSink {
+class SanitizingSink : public copy::ChunkSink, private PassThrough {
   public:
     // `table` and `next` must outlive the sink.
     SanitizingSink(const TableSanitizer& table, copy::ChunkSink& next);
@@ -25,6 +25,8 @@ class SanitizingSink : public copy::ChunkSink {
 
   private:
     void writeHeaderOnce();
+    // A long untouched run goes straight on after what is batched: no copy of a huge value.
+    void pass(std::string& out, std::string_view run) override;
 
     copy::RowSplitter splitter_;
     RowRewriter rewriter_;
