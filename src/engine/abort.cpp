@@ -170,6 +170,24 @@ AbortSignal::Waker::~Waker() {
     }
 }
 
+ConnectionDeadline::ConnectionDeadline(pg::Connection& conn, std::chrono::milliseconds timeout) {
+    thread_ = std::thread([this, &conn, timeout] {
+        std::unique_lock lock(mutex_);
+        if (!done_.wait_for(lock, timeout, [&] { return ended_; })) {
+            conn.interrupt();
+        }
+    });
+}
+
+ConnectionDeadline::~ConnectionDeadline() {
+    {
+        std::lock_guard lock(mutex_);
+        ended_ = true;
+    }
+    done_.notify_all();
+    thread_.join();
+}
+
 SignalWatcher::SignalWatcher(AbortSignal& abort) {
     sigset_t set = watchedSignals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);

@@ -69,8 +69,10 @@ Plan SnapshotSource::plan(const TableSelection& selection) {
 }
 
 void SnapshotSource::writeSchema(const std::string& path, const TableSelection& selection) {
-    pg::SchemaTool(catalog_.server_version)
-        .dump(snapshot_->control(), snapshot_->id(), path, selection.pg_dump_args);
+    pg::SchemaTool tool(catalog_.server_version);
+    AbortSignal& abort = abort_;
+    tool.stopWhen([&abort] { return abort.aborted(); });
+    tool.dump(snapshot_->control(), snapshot_->id(), path, selection.pg_dump_args);
 }
 
 UnitFeed& SnapshotSource::feed(const Plan& plan, LargeObjectSink&) {

@@ -44,6 +44,13 @@ TargetLoad::TargetLoad(const LoadOptions& options, Run& run) : options_(options)
 
 TargetLoad::~TargetLoad() = default;
 
+pg::SchemaTool TargetLoad::schemaTool() const {
+    pg::SchemaTool tool(catalog_->server_version);
+    AbortSignal& abort = run_.abort();
+    tool.stopWhen([&abort] { return abort.aborted(); });
+    return tool;
+}
+
 RetryPolicy TargetLoad::retryPolicy() const {
     RetryPolicy policy;
     policy.retries = options_.retries;
@@ -89,7 +96,15 @@ void TargetLoad::run(LoadSource& source) {
     }
     std::string state = describeState(state_);
     if (swap && state_ != TargetState::complete) {
-        std::string problem = swap->abandon();
+        // Dropping the new database must not hang on a dead link: after Ctrl-C it gets a few
+        // seconds (the next run drops a leftover one anyway).
+        std::string problem;
+        {
+            ConnectionDeadline deadline(swap->server(), run_.abort().interrupted()
+                                                            ? std::chrono::seconds(3)
+                                                            : std::chrono::seconds(30));
+            problem = swap->abandon();
+        }
         state = problem.empty()
                     ? fmt::format("--swap: the new database was dropped; {} is exactly as it was.",
                                   swap->liveName())
@@ -184,7 +199,7 @@ void TargetLoad::loadSchema(LoadSource& source, bool swapping) {
     run_.progress().phase("schema");
     schema_archive_ = work_dir_ + "/schema.dump";
     source.writeSchema(schema_archive_, prepared_.selection);
-    pg::SchemaTool tool(catalog_->server_version);
+    pg::SchemaTool tool = schemaTool();
     toc_ = tool.list(schema_archive_);
     leave_out_ =
         pg::leftOutEntries(toc_, prepared_.selection.skip, prepared_.selection.excluded_schemas);
@@ -332,8 +347,7 @@ void TargetLoad::finishLoad(LoadSource& source) {
         }
         std::string list = pg::writePostDataList(toc_, *catalog_, prepared_.dropped_foreign_keys,
                                                  leave_out, work_dir_);
-        pg::SchemaTool(catalog_->server_version)
-            .restore(target, schema_archive_, "post-data", flags, list);
+        schemaTool().restore(target, schema_archive_, "post-data", flags, list);
     });
     abort.check();
 

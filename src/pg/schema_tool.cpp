@@ -10,8 +10,10 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 namespace pgsluice::pg {
@@ -46,7 +48,8 @@ bool executable(const std::string& path) {
 }  // namespace
 
 ProcessResult runProcess(const std::vector<std::string>& argv,
-                         const std::vector<std::pair<std::string, std::string>>& env) {
+                         const std::vector<std::pair<std::string, std::string>>& env,
+                         const std::function<bool()>& stop) {
     int out_pipe[2];
     int err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -83,8 +86,17 @@ ProcessResult runProcess(const std::vector<std::string>& argv,
     std::string* sinks[2] = {&result.out, &result.err};
     int open_fds = 2;
     char buf[65536];
+    std::optional<std::chrono::steady_clock::time_point> stopped;
     while (open_fds > 0) {
-        if (::poll(fds, 2, -1) < 0) {
+        if (stop && !stopped && stop()) {
+            ::kill(pid, SIGTERM);
+            stopped = std::chrono::steady_clock::now();
+        }
+        if (stopped && std::chrono::steady_clock::now() - *stopped > std::chrono::seconds(2)) {
+            ::kill(pid, SIGKILL);
+        }
+        int ready = ::poll(fds, 2, stop ? 200 : -1);
+        if (ready < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -179,7 +191,7 @@ void SchemaTool::dump(const Connection& source, const std::string& snapshot,
                                      "--file=" + path,
                                      "--dbname=" + source.conninfoWithoutPassword()};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    check(runProcess(argv, childEnv(source)), "pg_dump of the source schema");
+    check(runProcess(argv, childEnv(source), stop_), "pg_dump of the source schema");
 }
 
 std::vector<TocEntry> SchemaTool::list(const std::string& path) const {
@@ -210,7 +222,8 @@ void SchemaTool::restore(const Connection& target, const std::string& path,
         argv.push_back("--use-list=" + list_file);
     }
     argv.push_back(path);
-    check(runProcess(argv, childEnv(target)), fmt::format("pg_restore of the {} schema", section));
+    check(runProcess(argv, childEnv(target), stop_),
+          fmt::format("pg_restore of the {} schema", section));
 }
 
 std::string SchemaTool::cleanScript(const std::string& path, const RestoreFlags& options,

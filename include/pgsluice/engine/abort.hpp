@@ -114,6 +114,22 @@ struct WatchedConnection {
     Watch watch;
 };
 
+// Interrupts a connection when the scope has not ended after `timeout`: bounds a statement that
+// must run even when the network may be dead (cleaning up after a failed run).
+class ConnectionDeadline {
+  public:
+    ConnectionDeadline(pg::Connection& conn, std::chrono::milliseconds timeout);
+    ~ConnectionDeadline();
+    ConnectionDeadline(const ConnectionDeadline&) = delete;
+    ConnectionDeadline& operator=(const ConnectionDeadline&) = delete;
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable done_;
+    bool ended_ = false;
+    std::thread thread_;
+};
+
 // Turns SIGINT and SIGTERM into AbortSignal::interrupt while it lives. Construct it before any
 // other thread starts: it blocks the signals for the whole process and waits for them on a
 // thread of its own, so workers are never interrupted in the middle of a libpq call.

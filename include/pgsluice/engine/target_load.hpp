@@ -95,6 +95,8 @@ class TargetLoad {
     void finishLoad(LoadSource& source);
     pg::Connection openTarget() const;
     RetryPolicy retryPolicy() const;
+    // pg_dump's and pg_restore's runner, stopped with the run.
+    pg::SchemaTool schemaTool() const;
     bool wantsEntry(std::string_view desc, uint32_t oid) const;
     void setSequences(pg::Connection& target, const std::vector<archive::SequenceValue>& sequences);
     void analyze();

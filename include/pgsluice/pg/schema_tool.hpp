@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,8 +21,11 @@ struct ProcessResult {
 
 // Runs `argv` with `env` added to this process's environment and waits for it, capturing
 // stdout and stderr. Signals blocked in this process are unblocked in the child.
+// With `stop`, asked every 200 ms: once it says true, the child is sent SIGTERM (SIGKILL 2 s
+// later), so that a run being stopped never waits for a child blocked on a dead link.
 ProcessResult runProcess(const std::vector<std::string>& argv,
-                         const std::vector<std::pair<std::string, std::string>>& env);
+                         const std::vector<std::pair<std::string, std::string>>& env,
+                         const std::function<bool()>& stop = {});
 
 // Options shared by the pg_restore steps.
 struct RestoreFlags {
@@ -36,6 +40,9 @@ class SchemaTool {
     // Finds pg_dump and pg_restore at least as new as the source server (PGSLUICE_PG_BINDIR,
     // /usr/lib/postgresql/N/bin, then PATH).
     explicit SchemaTool(int source_server_version);
+
+    // Children are stopped as soon as `stop` says true (the run is being stopped).
+    void stopWhen(std::function<bool()> stop) { stop_ = std::move(stop); }
 
     // Dumps pre-data and post-data of the source in custom format to `path`, inside `snapshot`.
     // `extra_args` carries selection options (-t, -n...).
@@ -62,6 +69,7 @@ class SchemaTool {
 
     std::string pg_dump_;
     std::string pg_restore_;
+    std::function<bool()> stop_;
 };
 
 }  // namespace pgsluice::pg
