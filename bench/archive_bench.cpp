@@ -1,6 +1,7 @@
 // Throughput of the archive path: frame compression at several zstd levels, writing an archive
-// through io_uring and through plain write(2), and reading it back (sequentially, and from
-// several threads through the footer index).
+// through io_uring and through plain write(2), a unit's COPY stream through the UnitWriter
+// (streaming rows into frames, against the splitter-based writer of format version 1), and
+// reading it back (sequentially, and from several threads through the footer index).
 //
 // The data is a synthetic COPY BINARY stream shaped like an application's user/orders table:
 // int4 id, int8 foreign key, an e-mail built from name lists, first and last name, a timestamp
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -26,6 +28,10 @@
 #include "pgsluice/archive/archive_writer.hpp"
 #include "pgsluice/archive/frame_codec.hpp"
 #include "pgsluice/archive/seekable_archive.hpp"
+#include "pgsluice/archive/unit_stream.hpp"
+#include "pgsluice/copy/binary_reader.hpp"
+#include "pgsluice/copy/row_digest.hpp"
+#include "pgsluice/copy/row_splitter.hpp"
 #include "pgsluice/io/file_writer.hpp"
 #include "pgsluice/io/io_mode.hpp"
 
@@ -72,7 +78,7 @@ const std::string& copyStream() {
         std::uint64_t timestamp = 757479845678000;  // microseconds since 2000-01-01
         std::string text;
         for (std::uint64_t id = 1; out.size() < stream_bytes; ++id) {
-            appendBigEndian(out, 10, 2);
+            appendBigEndian(out, 11, 2);  // field count
             appendBigEndian(out, 4, 4);
             appendBigEndian(out, id, 4);
             appendBigEndian(out, 8, 4);
@@ -252,6 +258,104 @@ BENCHMARK(BM_FileWriter)
     ->ArgName("uring")
     ->Arg(0)
     ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
+
+// --- a unit's COPY stream into frames ----------------------------------------------------------
+
+// A whole COPY BINARY stream (header, rows, trailer) of `rows` bytes.
+std::string wholeStream(std::string_view rows) {
+    return std::string{copy::copy_plain_header} + std::string{rows} +
+           std::string{copy::copy_trailer};
+}
+
+// The application-table stream as a COPY TO STDOUT sends it.
+const std::string& tableStream() {
+    static const std::string stream = wholeStream(copyStream());
+    return stream;
+}
+
+// 64 rows of about 1 MiB (a 768 KiB bytea of e-mail-like text, a 256 KiB text, a NULL): rows a
+// RowSplitter must copy whole when they straddle chunks.
+const std::string& bigRowStream() {
+    static const std::string stream = [] {
+        const std::string& text = copyStream();
+        std::string rows;
+        for (std::size_t i = 0; i < 64; ++i) {
+            rows += std::string("\0\3", 2);
+            for (const std::size_t size : {std::size_t{768} << 10, std::size_t{256} << 10}) {
+                appendBigEndian(rows, size, 4);
+                rows += text.substr((i * 4099) % (text.size() - size), size);
+            }
+            appendNull(rows);
+        }
+        return wholeStream(rows);
+    }();
+    return stream;
+}
+
+// What UnitWriter did before format version 2: whole rows from a RowSplitter (a row that
+// straddles chunks copied into its buffer first), appended and digested whole, frames cut at row
+// ends only.
+class SplitterUnitWriter : public copy::ChunkSink {
+  public:
+    SplitterUnitWriter(ArchiveWriter& writer, FrameEncoder& encoder, std::uint32_t unit,
+                       int columns)
+        : frames_(writer, encoder, unit), splitter_(copy::SplitterOptions{columns}) {}
+    void write(std::string_view chunk) override {
+        splitter_.feed(copy::asBytes(chunk), [&](const copy::Row& row) {
+            const std::string_view bytes = copy::asText(row.bytes);
+            frames_.buffer().append(bytes);
+            digest_.addRow(bytes);
+            frames_.recordAdded();
+        });
+    }
+    void finish() override {
+        splitter_.finish();
+        frames_.close();
+    }
+
+  private:
+    FrameBuffer frames_;
+    copy::RowSplitter splitter_;
+    copy::RowDigest digest_;
+};
+
+// Args: writer (0 the splitter-based one of version 1, 1 UnitWriter), rows (0 the application
+// table, 1 rows of 1 MiB), zstd level. Each iteration writes the stream, fed in 64 KiB chunks,
+// as one unit of a new archive (sync writes, fsync included). Bytes are COPY bytes.
+void BM_UnitWriter(benchmark::State& state) {
+    const bool streaming = state.range(0) != 0;
+    const std::string& stream = state.range(1) == 0 ? tableStream() : bigRowStream();
+    const int level = static_cast<int>(state.range(2));
+    const int columns = state.range(1) == 0 ? 11 : 3;
+    const std::string path = tempPath("unit.pgs");
+    constexpr std::size_t chunk = 64 << 10;
+    for (auto _ : state) {
+        ArchiveWriterOptions options;
+        options.io = io::IoMode::sync;
+        ArchiveWriter writer = ArchiveWriter::create(path, options);
+        FrameEncoder encoder(level);
+        std::unique_ptr<copy::ChunkSink> sink;
+        if (streaming) {
+            sink = std::make_unique<UnitWriter>(writer, encoder, 1, true, columns);
+        } else {
+            sink = std::make_unique<SplitterUnitWriter>(writer, encoder, 1, columns);
+        }
+        for (std::size_t pos = 0; pos < stream.size(); pos += chunk) {
+            sink->write(std::string_view(stream).substr(pos, chunk));
+        }
+        sink->finish();
+        writer.finish();
+    }
+    std::filesystem::remove(path);
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(stream.size()));
+    state.SetLabel(streaming ? "UnitWriter (streaming)" : "RowSplitter (version 1)");
+}
+BENCHMARK(BM_UnitWriter)
+    ->ArgNames({"streaming", "big_rows", "level"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(2.0);

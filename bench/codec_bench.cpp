@@ -3,6 +3,10 @@
 // Each row has 8 fields shaped like a typical application table: int4 id, int8 foreign key,
 // a 20-60 byte text (an e-mail or a name), a timestamp, a column that is mostly NULL, a numeric,
 // a short nullable text and a boolean. Items are rows, bytes are COPY stream bytes.
+//
+// The digest benchmarks compare the row digest of `verify` and the results manifest computed
+// the version 1 way (RowSplitter whole rows, RowDigest::addRow) with StreamDigest (RowStream
+// pieces, streaming XXH3), on these rows and on rows of 1 MiB, and in text mode.
 
 #include <benchmark/benchmark.h>
 
@@ -12,7 +16,9 @@
 
 #include "pgsluice/copy/binary_reader.hpp"
 #include "pgsluice/copy/binary_writer.hpp"
+#include "pgsluice/copy/row_digest.hpp"
 #include "pgsluice/copy/row_splitter.hpp"
+#include "pgsluice/copy/row_stream.hpp"
 
 namespace pgsluice::copy {
 namespace {
@@ -189,6 +195,137 @@ void BM_WriterPassThroughRows(benchmark::State& state) {
     report(state, static_cast<std::int64_t>(splitter.rowCount()));
 }
 BENCHMARK(BM_WriterPassThroughRows);
+
+// The streaming scanner fed 64 KiB chunks: row boundaries as pieces, nothing copied.
+void BM_RowStreamChunks64K(benchmark::State& state) {
+    const std::string& stream = syntheticStream();
+    RowStream rows;
+    for (auto _ : state) {
+        rows.reset();
+        for (std::size_t pos = 0; pos < stream.size(); pos += chunk_size) {
+            rows.feed(asBytes(stream.data() + pos, std::min(chunk_size, stream.size() - pos)),
+                      [](const RowPiece& piece) { benchmark::DoNotOptimize(piece.bytes.data()); });
+        }
+        rows.finish();
+    }
+    report(state, static_cast<std::int64_t>(rows.rowCount()));
+}
+BENCHMARK(BM_RowStreamChunks64K);
+
+// 64 rows of 1 MiB (two 512 KiB text fields), a stream in which every row straddles chunks.
+const std::string& bigRowStream() {
+    static const std::string stream = [] {
+        std::string out;
+        BinaryWriter writer(out);
+        writer.writeHeader();
+        std::mt19937_64 random(7);
+        std::string text(std::size_t{512} << 10, '\0');
+        for (int i = 0; i < 64; ++i) {
+            for (char& c : text) {
+                c = static_cast<char>('a' + random() % 26);
+            }
+            writer.beginRow(2);
+            writer.appendField(std::string_view{text});
+            writer.appendField(std::string_view{text});
+        }
+        writer.writeTrailer();
+        return out;
+    }();
+    return stream;
+}
+
+// The same rows as COPY text lines (the synthetic stream's sizes, printable bytes).
+const std::string& textStream() {
+    static const std::string stream = [] {
+        std::mt19937_64 random(11);
+        std::string out;
+        for (int i = 0; i < row_count; ++i) {
+            out += std::to_string(i) + "\t" + std::to_string(random() % 1000000) + "\t";
+            for (std::uint64_t n = 20 + random() % 41; n > 0; --n) {
+                out += static_cast<char>('a' + random() % 26);
+            }
+            out += "\t2024-01-02 03:04:05.678\t\\N\t12345.67\tshort\tt\n";
+        }
+        return out;
+    }();
+    return stream;
+}
+
+// What StreamDigest did in version 1: whole rows from a RowSplitter (copying a row that
+// straddles chunks), hashed with RowDigest::addRow; text lines joined in a string when cut.
+class SplitterDigest {
+  public:
+    explicit SplitterDigest(bool binary) : binary_(binary) {}
+    void feed(std::string_view chunk) {
+        if (binary_) {
+            splitter_.feed(asBytes(chunk),
+                           [this](const Row& row) { digest_.addRow(asText(row.bytes)); });
+            return;
+        }
+        std::size_t start = 0;
+        for (;;) {
+            const std::size_t nl = chunk.find('\n', start);
+            if (nl == std::string_view::npos) {
+                partial_line_.append(chunk.substr(start));
+                return;
+            }
+            if (partial_line_.empty()) {
+                digest_.addRow(chunk.substr(start, nl - start));
+            } else {
+                partial_line_.append(chunk.substr(start, nl - start));
+                digest_.addRow(partial_line_);
+                partial_line_.clear();
+            }
+            start = nl + 1;
+        }
+    }
+    void finish() {
+        if (binary_) {
+            splitter_.finish();
+        }
+    }
+    const RowDigest& digest() const { return digest_; }
+
+  private:
+    bool binary_;
+    RowSplitter splitter_;
+    std::string partial_line_;
+    RowDigest digest_;
+};
+
+// Args: implementation (0 the splitter-based digest of version 1, 1 StreamDigest), stream (0
+// the synthetic table, 1 rows of 1 MiB, 2 the table as COPY text). 64 KiB chunks.
+void BM_Digest(benchmark::State& state) {
+    const bool streaming = state.range(0) != 0;
+    const int kind = static_cast<int>(state.range(1));
+    const std::string& stream =
+        kind == 0 ? syntheticStream() : (kind == 1 ? bigRowStream() : textStream());
+    const bool binary = kind != 2;
+    RowDigest digest;
+    for (auto _ : state) {
+        if (streaming) {
+            StreamDigest d(binary);
+            for (std::size_t pos = 0; pos < stream.size(); pos += chunk_size) {
+                d.feed(std::string_view(stream).substr(pos, chunk_size));
+            }
+            d.finish();
+            digest = d.digest();
+        } else {
+            SplitterDigest d(binary);
+            for (std::size_t pos = 0; pos < stream.size(); pos += chunk_size) {
+                d.feed(std::string_view(stream).substr(pos, chunk_size));
+            }
+            d.finish();
+            digest = d.digest();
+        }
+        benchmark::DoNotOptimize(digest.sum_a);
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(digest.rows));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(stream.size()));
+    state.SetLabel(std::string{streaming ? "StreamDigest" : "RowSplitter+addRow"} +
+                   (kind == 0 ? ", table rows" : (kind == 1 ? ", 1 MiB rows" : ", text lines")));
+}
+BENCHMARK(BM_Digest)->ArgNames({"streaming", "stream"})->ArgsProduct({{0, 1}, {0, 1, 2}});
 
 }  // namespace
 }  // namespace pgsluice::copy

@@ -76,6 +76,7 @@ ArchiveReader::Impl::Impl(io::FileReader input) : input_(std::move(input)) {
         return ": the file header (" + std::to_string(length) + " bytes) is incomplete";
     });
     header_ = decodeFileHeader(bytes, input_.name());
+    tracker_ = detail::StreamTracker(header_.version);
 }
 
 bool ArchiveReader::Impl::next(Frame& out) {
@@ -112,8 +113,8 @@ bool ArchiveReader::Impl::readNext(Frame& out) {
                           " inside the frame header that starts at byte " + std::to_string(offset) +
                           ": the footer is missing");
     }
-    const FrameHeader header =
-        decodeFrameHeader({header_bytes, frame_header_size}, input_.name(), offset);
+    const FrameHeader header = decodeFrameHeader({header_bytes, frame_header_size}, input_.name(),
+                                                 offset, header_.version);
     reading_ = header;
     if (header.type == FrameType::footer) {
         readFooter(header_bytes, header, offset);
@@ -153,8 +154,9 @@ void ArchiveReader::Impl::readFooter(const char* header_bytes, const FrameHeader
         decoder_.decode({header_bytes, frame_header_size}, header, stored, input_.name(), offset);
     tracker_.checkAllClosed(input_.name(), offset);
     for (std::size_t i = 0; i < seen_.size(); ++i) {
-        const IndexEntry entry = decodeIndexEntry(
-            index.substr(i * index_entry_size, index_entry_size), input_.name(), offset, i);
+        const IndexEntry entry =
+            decodeIndexEntry(index.substr(i * index_entry_size, index_entry_size), input_.name(),
+                             offset, i, header_.version);
         if (entry != seen_[i]) {
             throw FormatError(
                 "archive " + input_.name() + ": footer index entry " + std::to_string(i) + " (" +

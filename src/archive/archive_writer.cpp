@@ -17,6 +17,7 @@ class ArchiveWriter::Impl {
     void appendFrame(std::string_view frame);
     void appendBlob(FrameType type, std::uint32_t unit, std::string_view bytes);
     UnitSummary endUnit(std::uint32_t unit);
+    void abandonUnit(std::uint32_t unit);
     void finish();
     void settle() {
         std::lock_guard lock(mutex_);
@@ -45,6 +46,7 @@ class ArchiveWriter::Impl {
     io::FileWriter file_;
     FrameEncoder encoder_;
     std::size_t blob_chunk_size_;
+    std::uint16_t version_;
     detail::StreamTracker tracker_;
     std::vector<IndexEntry> index_;
     // The first write failure (ENOSPC...): every later call fails with it, so that whichever
@@ -56,11 +58,14 @@ class ArchiveWriter::Impl {
 ArchiveWriter::Impl::Impl(io::FileWriter file, const ArchiveWriterOptions& options)
     : file_(std::move(file)),
       encoder_(options.level),
-      blob_chunk_size_(std::min<std::size_t>(options.blob_chunk_size, max_raw_length)) {
+      blob_chunk_size_(std::min<std::size_t>(options.blob_chunk_size, max_raw_length)),
+      version_(options.format_version),
+      tracker_(options.format_version) {
     if (blob_chunk_size_ == 0) {
         throw Error("archive: blob_chunk_size must be positive");
     }
     ArchiveHeader header;
+    header.version = version_;
     header.writer = options.writer_name;
     header.created_unix_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
@@ -91,7 +96,7 @@ void ArchiveWriter::Impl::write(std::string_view frame, const FrameHeader& heade
 
 void ArchiveWriter::Impl::appendEncoded(std::string_view frame) {
     const std::uint64_t offset = file_.bytesAppended();
-    appendChecked(frame, decodeFrameHeader(frame, file_.name(), offset), offset);
+    appendChecked(frame, decodeFrameHeader(frame, file_.name(), offset, version_), offset);
 }
 
 void ArchiveWriter::Impl::appendChecked(std::string_view frame, const FrameHeader& header,
@@ -109,10 +114,10 @@ void ArchiveWriter::Impl::appendFrame(std::string_view frame) {
     std::lock_guard lock(mutex_);
     checkUsable();
     const std::uint64_t offset = file_.bytesAppended();
-    const FrameHeader header = decodeFrameHeader(frame, file_.name(), offset);
+    const FrameHeader header = decodeFrameHeader(frame, file_.name(), offset, version_);
     if (header.type == FrameType::unit_end || header.type == FrameType::footer) {
         throw Error("archive " + file_.name() + ": " + describeFrame(header) +
-                    " cannot be appended directly; use endUnit() or finish()");
+                    " cannot be appended directly; use endUnit(), abandonUnit() or finish()");
     }
     appendChecked(frame, header, offset);
 }
@@ -140,6 +145,19 @@ UnitSummary ArchiveWriter::Impl::endUnit(std::uint32_t unit) {
     const detail::StreamState state = tracker_.dataUnit(unit);
     appendEncoded(encoder_.encode(FrameType::unit_end, unit, state.frames, state.rows, {}));
     return {unit, state.frames, state.rows};
+}
+
+void ArchiveWriter::Impl::abandonUnit(std::uint32_t unit) {
+    std::lock_guard lock(mutex_);
+    checkUsable();
+    if (version_ < 2) {
+        throw FormatError("archive " + file_.name() + ": unit " + std::to_string(unit) +
+                          " cannot be abandoned in a version 1 archive (abandoned attempts are "
+                          "new in version 2)");
+    }
+    const detail::StreamState state = tracker_.dataUnit(unit);
+    appendEncoded(encoder_.encodeWithFlags(FrameType::unit_end, unit, state.frames, state.rows, {},
+                                           flag_abandoned));
 }
 
 void ArchiveWriter::Impl::finish() {
@@ -200,6 +218,9 @@ void ArchiveWriter::appendBlob(FrameType type, std::uint32_t unit, std::string_v
 }
 UnitSummary ArchiveWriter::endUnit(std::uint32_t unit) {
     return impl_->endUnit(unit);
+}
+void ArchiveWriter::abandonUnit(std::uint32_t unit) {
+    impl_->abandonUnit(unit);
 }
 void ArchiveWriter::finish() {
     impl_->finish();

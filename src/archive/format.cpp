@@ -39,16 +39,34 @@ std::string hex64(std::uint64_t value) {
                       "; the archive is damaged or was not written by pgsluice");
 }
 
-// Checks the fields every frame header and index entry share; `label()` names the frame (built
-// only on failure, so that the success path allocates nothing).
+std::string flagNames(std::uint8_t flags) {
+    std::string out;
+    const auto add = [&](std::uint8_t bit, const char* name) {
+        if ((flags & bit) != 0) {
+            out += (out.empty() ? "" : ", ") + std::string{name};
+        }
+    };
+    add(flag_compressed, "compressed");
+    add(flag_final, "final");
+    add(flag_continued, "continued");
+    add(flag_abandoned, "abandoned");
+    return out;
+}
+
+// Checks the fields every frame header and index entry share, for an archive of `version`;
+// `label()` names the frame (built only on failure, so that the success path allocates nothing).
 template <class Label>
-void checkHeaderFields(const FrameHeader& h, std::string_view source, std::uint64_t offset,
-                       const Label& label) {
+void checkHeaderFields(const FrameHeader& h, std::uint16_t version, std::string_view source,
+                       std::uint64_t offset, const Label& label) {
     const auto fail = [&](const std::string& problem) {
         throwFrame(source, offset, label(), problem);
     };
     if ((h.flags & ~known_frame_flags) != 0) {
         fail("unknown flag bits " + std::to_string(h.flags & ~known_frame_flags));
+    }
+    if (version < 2 && (h.flags & ~version1_frame_flags) != 0) {
+        fail("the " + flagNames(h.flags & ~version1_frame_flags) +
+             " flag is set, which a version 1 archive cannot use (it is new in version 2)");
     }
     const std::uint32_t limit =
         h.type == FrameType::footer ? max_footer_raw_length : max_raw_length;
@@ -66,6 +84,8 @@ void checkHeaderFields(const FrameHeader& h, std::string_view source, std::uint6
         fail("stored length " + std::to_string(h.stored_length) + " differs from the raw length " +
              std::to_string(h.raw_length) + " of an uncompressed payload");
     }
+    const std::uint8_t only_data = flag_continued;
+    const std::uint8_t only_unit_end = flag_abandoned;
     switch (h.type) {
         case FrameType::schema:
         case FrameType::manifest:
@@ -73,20 +93,32 @@ void checkHeaderFields(const FrameHeader& h, std::string_view source, std::uint6
                 fail("a " + frameTypeName(h.type) + " frame must have 0 rows, not " +
                      std::to_string(h.rows));
             }
+            if ((h.flags & (only_data | only_unit_end)) != 0) {
+                fail("the " + flagNames(h.flags & (only_data | only_unit_end)) +
+                     " flag is set on a " + frameTypeName(h.type) + " frame");
+            }
             break;
         case FrameType::data:
-            if (h.final()) {
-                fail("the final flag is set on a data frame");
+            if ((h.flags & (flag_final | only_unit_end)) != 0) {
+                fail("the " + flagNames(h.flags & (flag_final | only_unit_end)) +
+                     " flag is set on a data frame");
+            }
+            if (h.continued() && h.raw_length == 0) {
+                fail("a continued data frame must have a payload (the row it continues)");
             }
             break;
         case FrameType::unit_end:
-            if (h.flags != 0 || h.raw_length != 0) {
-                fail("a unit-end frame must have no payload and no flags");
+            if ((h.flags & ~only_unit_end) != 0 || h.raw_length != 0) {
+                fail("a unit-end frame must have no payload and no flags but abandoned");
             }
             break;
         case FrameType::footer:
             if (h.final() || h.unit != 0 || h.seq != 0) {
                 fail("a footer frame must have unit 0, seq 0 and no final flag");
+            }
+            if ((h.flags & (only_data | only_unit_end)) != 0) {
+                fail("the " + flagNames(h.flags & (only_data | only_unit_end)) +
+                     " flag is set on a footer frame");
             }
             if (h.rows > max_footer_raw_length / index_entry_size ||
                 h.raw_length != h.rows * index_entry_size) {
@@ -123,13 +155,20 @@ std::string frameTypeName(std::uint8_t type) {
 }
 
 std::string describeFrame(const FrameHeader& header) {
-    return frameTypeName(header.type) + " frame (unit " + std::to_string(header.unit) + ", seq " +
-           std::to_string(header.seq) + ")";
+    const bool abandoned = header.type == FrameType::unit_end && header.abandoned();
+    return (abandoned ? "abandoned " : "") + frameTypeName(header.type) + " frame (unit " +
+           std::to_string(header.unit) + ", seq " + std::to_string(header.seq) + ")";
 }
 
 // --- file header -----------------------------------------------------------------------------
 
 std::string encodeFileHeader(const ArchiveHeader& header) {
+    if (header.version < min_format_version || header.version > format_version) {
+        throw Error("archive format version " + std::to_string(header.version) +
+                    " cannot be written (this pgsluice writes versions " +
+                    std::to_string(min_format_version) + " to " + std::to_string(format_version) +
+                    ")");
+    }
     if (header.writer.size() > file_header_max_size - file_header_min_size) {
         throw Error("archive writer name is too long (" + std::to_string(header.writer.size()) +
                     " bytes)");
@@ -165,17 +204,17 @@ std::uint32_t checkFileHeaderPrefix(std::string_view prefix, std::string_view so
                           hexDump(prefix.substr(0, 8)) + ", not \"PGSLUICE\"" + hint);
     }
     const auto version = static_cast<std::uint16_t>(loadLE(&prefix[8], 2));
-    if (version != format_version) {
+    if (version < min_format_version || version > format_version) {
+        const std::string ours = "versions " + std::to_string(min_format_version) + " to " +
+                                 std::to_string(format_version);
         if (version > format_version) {
             throw FormatError("archive " + name + " uses archive format version " +
-                              std::to_string(version) + ", but this pgsluice reads version " +
-                              std::to_string(format_version) +
+                              std::to_string(version) + ", but this pgsluice reads " + ours +
                               " only: restore it with a newer pgsluice");
         }
         throw FormatError("archive " + name + " declares archive format version " +
                           std::to_string(version) + ", which does not exist (this pgsluice " +
-                          "reads version " + std::to_string(format_version) +
-                          "); the file header is damaged");
+                          "reads " + ours + "); the file header is damaged");
     }
     const auto flags = static_cast<std::uint16_t>(loadLE(&prefix[10], 2));
     if ((flags & file_flags_required_mask) != 0) {
@@ -214,12 +253,12 @@ ArchiveHeader decodeFileHeader(std::string_view bytes, std::string_view source) 
     if (static_cast<std::uint8_t>(bytes[16]) != compression_zstd) {
         throw FormatError("archive " + name + ": unknown compression method " +
                           std::to_string(static_cast<std::uint8_t>(bytes[16])) +
-                          " at byte 16 (version 1 knows 1 = zstd)");
+                          " at byte 16 (versions 1 and 2 know 1 = zstd)");
     }
     if (static_cast<std::uint8_t>(bytes[17]) != checksum_xxh3_64) {
         throw FormatError("archive " + name + ": unknown checksum method " +
                           std::to_string(static_cast<std::uint8_t>(bytes[17])) +
-                          " at byte 17 (version 1 knows 1 = xxh3-64)");
+                          " at byte 17 (versions 1 and 2 know 1 = xxh3-64)");
     }
     if (bytes[18] != 0 || bytes[19] != 0) {
         throw FormatError("archive " + name +
@@ -255,8 +294,8 @@ void encodeFrameHeader(const FrameHeader& header, char* out) noexcept {
     storeLE(out + 32, header.checksum, 8);
 }
 
-FrameHeader decodeFrameHeader(std::string_view bytes, std::string_view source,
-                              std::uint64_t offset) {
+FrameHeader decodeFrameHeader(std::string_view bytes, std::string_view source, std::uint64_t offset,
+                              std::uint16_t version) {
     if (bytes.size() < frame_header_size) {
         throwFrame(source, offset, "frame header",
                    "only " + std::to_string(bytes.size()) + " of its " +
@@ -286,7 +325,7 @@ FrameHeader decodeFrameHeader(std::string_view bytes, std::string_view source,
     if (bytes[6] != 0 || bytes[7] != 0) {
         throwFrame(source, offset, label(), "reserved header bytes are not zero");
     }
-    checkHeaderFields(header, source, offset, label);
+    checkHeaderFields(header, version, source, offset, label);
     return header;
 }
 
@@ -318,7 +357,8 @@ void appendIndexEntry(std::string& out, const IndexEntry& entry) {
 }
 
 IndexEntry decodeIndexEntry(std::string_view bytes, std::string_view source,
-                            std::uint64_t footer_offset, std::uint64_t position) {
+                            std::uint64_t footer_offset, std::uint64_t position,
+                            std::uint16_t version) {
     const auto label = [&] { return "footer index entry " + std::to_string(position); };
     if (bytes.size() < index_entry_size) {
         throwFrame(source, footer_offset, label(), "the entry is incomplete");
@@ -342,7 +382,7 @@ IndexEntry decodeIndexEntry(std::string_view bytes, std::string_view source,
     if (bytes[2] != 0 || bytes[3] != 0) {
         throwFrame(source, footer_offset, label(), "reserved bytes are not zero");
     }
-    checkHeaderFields(h, source, footer_offset,
+    checkHeaderFields(h, version, source, footer_offset,
                       [&] { return label() + " (" + describeFrame(h) + ")"; });
     return entry;
 }

@@ -23,7 +23,24 @@ char* ScratchBuffer::reserve(std::size_t size) {
 FrameEncoder::FrameEncoder(int level) : compressor_(level) {}
 
 std::string_view FrameEncoder::encode(FrameType type, std::uint32_t unit, std::uint32_t seq,
-                                      std::uint64_t rows, std::string_view raw, bool final) {
+                                      std::uint64_t rows, std::string_view raw, bool final,
+                                      bool continued) {
+    if (continued && type != FrameType::data) {
+        throw Error("archive: only a data frame can be continued, not a " + frameTypeName(type) +
+                    " frame");
+    }
+    return encodeWithFlags(
+        type, unit, seq, rows, raw,
+        static_cast<std::uint8_t>((final ? flag_final : 0) | (continued ? flag_continued : 0)));
+}
+
+std::string_view FrameEncoder::encodeWithFlags(FrameType type, std::uint32_t unit,
+                                               std::uint32_t seq, std::uint64_t rows,
+                                               std::string_view raw, std::uint8_t flags) {
+    if ((flags & ~known_frame_flags) != 0) {
+        throw Error("archive: unknown frame flag bits " +
+                    std::to_string(flags & ~known_frame_flags));
+    }
     const std::uint32_t limit = type == FrameType::footer ? max_footer_raw_length : max_raw_length;
     if (raw.size() > limit) {
         throw Error("archive: a " + frameTypeName(type) + " frame payload of " +
@@ -36,7 +53,7 @@ std::string_view FrameEncoder::encode(FrameType type, std::uint32_t unit, std::u
     header.seq = seq;
     header.rows = rows;
     header.raw_length = static_cast<std::uint32_t>(raw.size());
-    header.flags = final ? flag_final : 0;
+    header.flags = static_cast<std::uint8_t>(flags & ~flag_compressed);
 
     // A compressed payload is kept only when smaller than the raw one, so header + raw size is
     // all the room a frame can need.

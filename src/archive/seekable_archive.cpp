@@ -80,14 +80,15 @@ Trailer readTrailer(const io::FileReader& input, const std::string& name, std::u
 // `frames` to the number of entries it lists.
 std::string_view readFooter(const io::FileReader& input, const std::string& name,
                             const Trailer& trailer, std::uint32_t header_length,
-                            FrameDecoder& decoder, std::uint64_t& frames) {
+                            std::uint16_t version, FrameDecoder& decoder, std::uint64_t& frames) {
     char* footer = decoder.frameBuffer(trailer.footer_length);
     if (input.readAt(trailer.footer_offset, footer, trailer.footer_length) <
         trailer.footer_length) {
         throw FormatError("archive " + name + ": the file shrank while it was being opened");
     }
     const std::string_view footer_bytes(footer, trailer.footer_length);
-    const FrameHeader footer_header = decodeFrameHeader(footer_bytes, name, trailer.footer_offset);
+    const FrameHeader footer_header =
+        decodeFrameHeader(footer_bytes, name, trailer.footer_offset, version);
     if (footer_header.type != FrameType::footer ||
         footer_header.frameLength() != trailer.footer_length ||
         footer_header.checksum != trailer.footer_checksum) {
@@ -121,18 +122,18 @@ void SeekableArchive::load() {
     FrameDecoder decoder;
     std::uint64_t frames = 0;
     const std::string_view index =
-        readFooter(input_, name, trailer, header_length, decoder, frames);
+        readFooter(input_, name, trailer, header_length, header_.version, decoder, frames);
 
     // Index entries: contiguous from the end of the file header to the footer, each in order
     // within its unit.
-    detail::StreamTracker tracker;
+    detail::StreamTracker tracker(header_.version);
     std::unordered_map<std::uint32_t, std::size_t> unit_positions;
     entries_.reserve(static_cast<std::size_t>(frames));
     std::uint64_t expected_offset = header_length;
     for (std::uint64_t i = 0; i < frames; ++i) {
         const IndexEntry entry = decodeIndexEntry(
             index.substr(static_cast<std::size_t>(i) * index_entry_size, index_entry_size), name,
-            trailer.footer_offset, i);
+            trailer.footer_offset, i, header_.version);
         if (entry.offset != expected_offset ||
             entry.header.frameLength() > trailer.footer_offset - expected_offset) {
             throw FormatError("archive " + name + ": footer index entry " + std::to_string(i) +
@@ -156,7 +157,14 @@ void SeekableArchive::load() {
             units_.back().unit = entry.header.unit;
         }
         UnitInfo& unit = units_[it->second];
-        if (entry.header.type == FrameType::unit_end) {
+        if (entry.header.type == FrameType::unit_end && entry.header.abandoned()) {
+            // The attempt's frames are void: the unit is described by the attempts after it.
+            unit.frames.clear();
+            unit.rows = 0;
+            unit.raw_bytes = 0;
+            unit.stored_bytes = 0;
+            ++unit.attempts;
+        } else if (entry.header.type == FrameType::unit_end) {
             unit.end_frame = position;
         } else {
             unit.frames.push_back(position);
@@ -191,7 +199,7 @@ Frame SeekableArchive::readFrame(const IndexEntry& entry, FrameDecoder& decoder)
                           std::to_string(entry.offset) + " (the file shrank after it was opened)");
     }
     const std::string_view frame(bytes, static_cast<std::size_t>(length));
-    const FrameHeader header = decodeFrameHeader(frame, name, entry.offset);
+    const FrameHeader header = decodeFrameHeader(frame, name, entry.offset, header_.version);
     if (header != entry.header) {
         throw FormatError("archive " + name + ": the frame header at byte " +
                           std::to_string(entry.offset) + " reads " + describeFrame(header) +

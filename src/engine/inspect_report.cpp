@@ -149,10 +149,14 @@ ordered_json ReportBuilder::tableEntry(const ArchivedTable& table, Totals& total
     copy::RowDigest digest;
     std::uint64_t raw = 0;
     std::uint64_t stored = 0;
+    std::uint64_t attempts = 0;  // over the units (a retried unit counts each attempt)
+    bool retried = false;
     bool digest_known = results_ != nullptr;
     for (const ArchivedUnit& unit : table.units) {
         claimed_.insert(unit.id);
         const auto frames = units_.find(unit.id);
+        attempts += frames == units_.end() ? 1 : frames->second.attempts;
+        retried = retried || (frames != units_.end() && frames->second.attempts > 1);
         if (frames == units_.end() || !frames->second.closed) {
             problems_.push_back(
                 fmt::format("table {}: unit {} is not in the archive", name, unit.id));
@@ -185,14 +189,20 @@ ordered_json ReportBuilder::tableEntry(const ArchivedTable& table, Totals& total
     totals.raw += raw;
     totals.stored += stored;
     const bool known = table.with_data && digest_known;
-    return {{"table", name},
-            {"action", table.with_data ? "data" : "schema only"},
-            {"format", table.with_data ? ordered_json(table.format) : nullptr},
-            {"units", table.units.size()},
-            {"rows", known ? ordered_json(digest.rows) : nullptr},
-            {"raw_bytes", raw},
-            {"stored_bytes", stored},
-            {"checksum", known ? ordered_json(digest.hex()) : nullptr}};
+    ordered_json entry = {{"table", name},
+                          {"action", table.with_data ? "data" : "schema only"},
+                          {"format", table.with_data ? ordered_json(table.format) : nullptr},
+                          {"units", table.units.size()},
+                          {"rows", known ? ordered_json(digest.rows) : nullptr},
+                          {"raw_bytes", raw},
+                          {"stored_bytes", stored},
+                          {"checksum", known ? ordered_json(digest.hex()) : nullptr}};
+    if (retried) {
+        // Only for a table with a retried unit, so that the usual report does not change: the
+        // attempts of all its units, the abandoned ones included (their frames are void).
+        entry["attempts"] = attempts;
+    }
+    return entry;
 }
 
 ordered_json ReportBuilder::largeObjects() {
@@ -213,6 +223,9 @@ ordered_json ReportBuilder::largeObjects() {
         } else {
             large_objects["raw_bytes"] = frames->second.raw_bytes;
             large_objects["stored_bytes"] = frames->second.stored_bytes;
+        }
+        if (frames != units_.end() && frames->second.attempts > 1) {
+            large_objects["attempts"] = frames->second.attempts;
         }
     }
     return large_objects;
@@ -419,6 +432,15 @@ std::string formatInspectText(const ordered_json& report) {
     }
 
     out += tableText(report);
+    for (const auto& t : report["tables"]) {
+        if (t.contains("attempts")) {
+            const auto attempts = t["attempts"].get<std::uint64_t>();
+            const auto units = t["units"].get<std::uint64_t>();
+            line("retried", fmt::format("table {}: {} for {} ({} abandoned, their frames void)",
+                                        textOf(t["table"]), plural(attempts, "attempt"),
+                                        plural(units, "unit"), attempts - units));
+        }
+    }
 
     const ordered_json& schema = report["schema"];
     line("schema", fmt::format("{} ({} stored, {})", bytesOf(schema["raw_bytes"]),
@@ -430,6 +452,10 @@ std::string formatInspectText(const ordered_json& report) {
     if (!lo["unit"].is_null()) {
         large +=
             fmt::format(" in unit {}, {} stored", textOf(lo["unit"]), bytesOf(lo["stored_bytes"]));
+    }
+    if (lo.contains("attempts")) {
+        large += fmt::format(", {} (the frames of the earlier ones are void)",
+                             plural(lo["attempts"].get<std::uint64_t>(), "attempt"));
     }
     line("large objects", large);
     const ordered_json& frames = report["frames"];

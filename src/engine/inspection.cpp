@@ -21,7 +21,11 @@ using archive::IndexEntry;
 std::map<std::uint32_t, UnitFrames> unitsOf(const std::vector<IndexEntry>& frames) {
     std::map<std::uint32_t, UnitFrames> units;
     for (const IndexEntry& entry : frames) {
-        if (entry.header.type == FrameType::unit_end) {
+        if (entry.header.type == FrameType::unit_end && entry.header.abandoned()) {
+            // The attempt's frames are void: count the unit again from its next frame.
+            UnitFrames& unit = units[entry.header.unit];
+            unit = UnitFrames{.attempts = unit.attempts + 1};
+        } else if (entry.header.type == FrameType::unit_end) {
             units[entry.header.unit].closed = true;
         } else if (entry.header.type == FrameType::data) {
             UnitFrames& unit = units[entry.header.unit];

@@ -8,7 +8,9 @@
 // Each version goes through the sequential reader and the seekable reader (which then reads
 // every frame and blob), both over an in-memory file. Besides "no crash, no leak, no
 // out-of-bounds access" (ASan/UBSan), the two readers must agree: both accept the archive with
-// the same frames and payloads, or both refuse it. Any disagreement traps.
+// the same frames and payloads, or both refuse it; and what each says a unit holds must agree
+// (version 2: the frames of its closing attempt, the sequential reader's caller dropping a unit's
+// frames at each abandoned unit-end; the number of attempts). Any disagreement traps.
 //
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude src/io/*.cpp \
 //       src/archive/*.cpp tests/fuzz/archive_fuzz.cpp -luring -lzstd -lxxhash -o archive_fuzz
@@ -19,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,6 +61,8 @@ struct Outcome {
     bool accepted = false;
     std::vector<IndexEntry> frames;
     std::vector<std::string> payloads;
+    std::map<std::uint32_t, std::vector<IndexEntry>> unit_frames;  // the closing attempt's
+    std::map<std::uint32_t, std::uint32_t> attempts;
 };
 
 Outcome readSequential(std::string_view bytes, io::IoMode mode) {
@@ -67,10 +72,33 @@ Outcome readSequential(std::string_view bytes, io::IoMode mode) {
         ArchiveReader reader(
             io::FileReader(memoryFile(bytes), "fuzz", mode, io::ReaderOptions{64, 3}));
         Frame frame;
+        std::map<std::uint32_t, bool> closed;
         while (reader.next(frame)) {
             check(frame.payload.size() == frame.header.raw_length);
-            outcome.frames.push_back({frame.header, frame.offset});
+            const FrameHeader& h = frame.header;
+            outcome.frames.push_back({h, frame.offset});
             outcome.payloads.emplace_back(frame.payload);
+            check(!h.continued() || h.type == FrameType::data);
+            check(!h.abandoned() || h.type == FrameType::unit_end);
+            check(reader.header().version >= 2 || (!h.continued() && !h.abandoned()));
+            if (h.type == FrameType::data) {
+                check(!closed[h.unit]);
+                auto& frames = outcome.unit_frames[h.unit];
+                check(h.seq == frames.size());
+                frames.push_back({h, frame.offset});
+            } else if (h.type == FrameType::unit_end) {
+                check(!closed[h.unit]);
+                auto& frames = outcome.unit_frames[h.unit];
+                check(h.seq == frames.size());
+                check(h.abandoned() || frames.empty() || !frames.back().header.continued());
+                outcome.attempts.try_emplace(h.unit, 1);
+                if (h.abandoned()) {
+                    frames.clear();
+                    ++outcome.attempts[h.unit];
+                } else {
+                    closed[h.unit] = true;
+                }
+            }
         }
         check(reader.framesRead() == outcome.frames);
         check(reader.position() == bytes.size());
@@ -95,10 +123,22 @@ Outcome readSeekable(std::string_view bytes) {
         }
         for (const UnitInfo& unit : archive.units()) {
             check(archive.findUnit(unit.unit) == &unit);
-            check(archive.entries().at(unit.end_frame).header.type == FrameType::unit_end);
+            const FrameHeader& end = archive.entries().at(unit.end_frame).header;
+            check(end.type == FrameType::unit_end && !end.abandoned());
+            check(end.seq == unit.frames.size() && end.rows == unit.rows);
+            check(unit.attempts >= 1);
+            std::uint64_t raw = 0;
+            auto& frames = outcome.unit_frames[unit.unit];
             for (std::size_t position : unit.frames) {
-                check(archive.entries().at(position).header.unit == unit.unit);
+                const IndexEntry& entry = archive.entries().at(position);
+                check(entry.header.unit == unit.unit && entry.header.type == FrameType::data);
+                check(entry.header.seq == frames.size());
+                check(position < unit.end_frame);
+                raw += entry.header.raw_length;
+                frames.push_back(entry);
             }
+            check(raw == unit.raw_bytes);
+            outcome.attempts[unit.unit] = unit.attempts;
         }
         for (const IndexEntry& entry : archive.entries()) {
             if (entry.header.type == FrameType::schema ||
@@ -168,6 +208,8 @@ void readBoth(std::string_view bytes, io::IoMode mode) {
     if (sequential.accepted) {
         check(sequential.frames == seekable.frames);
         check(sequential.payloads == seekable.payloads);
+        check(sequential.unit_frames == seekable.unit_frames);
+        check(sequential.attempts == seekable.attempts);
     }
 }
 

@@ -1,6 +1,8 @@
 // Unit tests of the archive format: round trips (sequential and seekable readers, regular file
-// and pipe, sync and io_uring), concurrent writers and readers, and damage: every single-bit
-// flip and every truncation of a small archive must be refused, with messages that say where.
+// and pipe, sync and io_uring), concurrent writers and readers, version 2 (abandoned attempts,
+// continued frames) and version 1 archives, damage: every single-bit flip and every truncation
+// of a small archive must be refused, with messages that say where; and the UnitWriter, which
+// stores rows of any size in frames of a bounded size.
 //
 // Hand-assembled archives (assemble() below) test the reader rules the writer never breaks.
 
@@ -10,12 +12,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -27,6 +32,11 @@
 #include "pgsluice/archive/format.hpp"
 #include "pgsluice/archive/frame_codec.hpp"
 #include "pgsluice/archive/seekable_archive.hpp"
+#include "pgsluice/archive/unit_stream.hpp"
+#include "pgsluice/copy/binary_reader.hpp"
+#include "pgsluice/copy/row_digest.hpp"
+#include "pgsluice/engine/inspect_report.hpp"
+#include "pgsluice/engine/inspection.hpp"
 #include "pgsluice/error.hpp"
 #include "test_support.hpp"
 
@@ -84,22 +94,28 @@ std::string randomBytes(std::size_t size, std::uint64_t seed) {
     return out;
 }
 
-// What an archive holds, as the tests compare it.
+// What an archive holds, as the tests compare it: a unit's payloads are those of its closing
+// attempt (earlier attempts, closed by abandoned unit-end frames, are void).
 struct Content {
     std::string schema;
     std::string manifest;
     std::map<std::uint32_t, std::vector<std::string>> units;  // data payloads in seq order
     std::map<std::uint32_t, std::uint64_t> unit_rows;         // from the unit-end frames
+    std::map<std::uint32_t, std::uint32_t> attempts;          // units with abandoned attempts
+    std::map<std::uint32_t, std::vector<bool>> continued;     // continued flags, in seq order
     bool operator==(const Content&) const = default;
 };
 
-// The sample: a schema, four units (one empty, one incompressible, interleaved), a manifest.
+// The sample: a schema, four units (one empty, one incompressible, interleaved), a manifest;
+// in version 2 also unit 5 (one abandoned attempt, then a row spanning two continued frames and
+// a third) and unit 6 (two abandoned attempts, the first cut inside a row, the second empty).
 struct Sample {
     Content content;
     std::size_t blob_chunk_size = 64;
+    std::uint16_t version = format_version;
 
-    // `size` scales the payloads: 1 gives a ~2 KiB archive for the exhaustive damage loops.
-    explicit Sample(int size = 1) {
+    // `size` scales the payloads: 1 gives a ~3 KiB archive for the exhaustive damage loops.
+    explicit Sample(int size = 1, std::uint16_t format = format_version) : version(format) {
         content.schema = "PGDMP fake schema " + std::string(100, 's');
         content.manifest = R"({"tables":[{"unit":1},{"unit":2},{"unit":3},{"unit":4}]})";
         content.units[1] = {copyLikeRows(3 * size, 1), copyLikeRows(5 * size, 2),
@@ -108,6 +124,20 @@ struct Sample {
         content.units[3] = {copyLikeRows(4 * size, 4), std::string{}};
         content.units[4] = {randomBytes(static_cast<std::size_t>(60 * size), 5)};
         content.unit_rows = {{1, 10 * size}, {2, 0}, {3, 4 * size}, {4, 1}};
+        if (version >= 2) {
+            const std::string row = copyLikeRows(2 * size, 6);
+            const std::size_t third = row.size() / 3;
+            content.units[5] = {row.substr(0, third), row.substr(third, third),
+                                row.substr(2 * third)};
+            content.continued[5] = {true, true, false};
+            content.units[6] = {copyLikeRows(1, 7)};
+            content.unit_rows[5] = 2 * size;
+            content.unit_rows[6] = 1;
+            content.attempts = {{5, 2}, {6, 3}};
+        }
+        for (const auto& [unit, payloads] : content.units) {
+            content.continued[unit].resize(payloads.size(), false);
+        }
     }
 
     std::uint64_t rowsOf(std::uint32_t unit, std::size_t seq) const {
@@ -117,6 +147,9 @@ struct Sample {
         if (unit == 3) {
             return seq == 0 ? content.unit_rows.at(3) : 0;
         }
+        if (unit == 5) {
+            return seq == 2 ? content.unit_rows.at(5) : 0;  // the rows end in the last frame
+        }
         return 1;
     }
 
@@ -125,16 +158,40 @@ struct Sample {
         FrameEncoder encoder(3);
         const auto data = [&](std::uint32_t unit, std::uint32_t seq) {
             writer.appendFrame(encoder.encode(FrameType::data, unit, seq, rowsOf(unit, seq),
-                                              content.units.at(unit)[seq]));
+                                              content.units.at(unit)[seq], false,
+                                              content.continued.at(unit)[seq]));
+        };
+        const auto voided = [&](std::uint32_t unit, std::uint32_t seq, std::uint64_t rows,
+                                std::string_view payload, bool continued) {
+            writer.appendFrame(
+                encoder.encode(FrameType::data, unit, seq, rows, payload, false, continued));
         };
         writer.appendBlob(FrameType::schema, 0, content.schema);
         data(1, 0);
+        if (version >= 2) {
+            voided(5, 0, 1, "void row of unit 5", false);
+            voided(6, 0, 1, "void row", false);
+            voided(6, 1, 0, "void cut", true);
+            writer.abandonUnit(6);  // cut inside a row: the attempt may end continued
+        }
         data(3, 0);
         data(1, 1);
         writer.endUnit(2);
+        if (version >= 2) {
+            writer.abandonUnit(5);
+            writer.abandonUnit(6);  // an attempt without frames
+            data(5, 0);
+        }
         data(4, 0);
         data(3, 1);
         writer.endUnit(3);
+        if (version >= 2) {
+            data(5, 1);
+            data(6, 0);
+            data(5, 2);
+            writer.endUnit(5);
+            writer.endUnit(6);
+        }
         data(1, 2);
         writer.endUnit(1);
         writer.endUnit(4);
@@ -144,6 +201,7 @@ struct Sample {
 
     ArchiveWriterOptions options(io::IoMode mode) const {
         ArchiveWriterOptions options;
+        options.format_version = version;
         options.io = mode;
         options.writer_name = "pgsluice test";
         options.blob_chunk_size = blob_chunk_size;  // the schema spans two frames
@@ -161,7 +219,8 @@ struct Sample {
     }
 };
 
-// Reads every frame in order and checks the rules a consumer relies on.
+// Reads every frame in order and checks the rules a consumer relies on; the frames of an
+// abandoned attempt are dropped when its abandoned unit-end frame arrives, as a restore would.
 Content readSequential(ArchiveReader& reader) {
     Content content;
     Frame frame;
@@ -179,11 +238,20 @@ Content readSequential(ArchiveReader& reader) {
                 EXPECT_FALSE(closed[h.unit]);
                 EXPECT_EQ(h.seq, content.units[h.unit].size());
                 content.units[h.unit].emplace_back(frame.payload);
+                content.continued[h.unit].push_back(h.continued());
                 break;
             case FrameType::unit_end:
                 EXPECT_TRUE(frame.payload.empty());
+                EXPECT_FALSE(closed[h.unit]);
                 EXPECT_EQ(h.seq, content.units[h.unit].size());
+                if (h.abandoned()) {
+                    content.units[h.unit].clear();
+                    content.continued[h.unit].clear();
+                    content.attempts.try_emplace(h.unit, 1).first->second += 1;
+                    break;
+                }
                 content.units[h.unit];  // a unit without data frames still appears
+                content.continued[h.unit];
                 content.unit_rows[h.unit] = h.rows;
                 closed[h.unit] = true;
                 break;
@@ -202,12 +270,20 @@ Content readSeekable(const SeekableArchive& archive, FrameDecoder& decoder) {
     content.manifest = archive.readBlob(FrameType::manifest, 0, decoder);
     for (const UnitInfo& unit : archive.units()) {
         auto& payloads = content.units[unit.unit];
+        auto& continued = content.continued[unit.unit];
         std::uint64_t rows = 0;
+        std::uint64_t raw = 0;
         for (std::size_t position : unit.frames) {
             const Frame frame = archive.readFrame(archive.entries()[position], decoder);
             EXPECT_EQ(frame.header.seq, payloads.size());
             payloads.emplace_back(frame.payload);
+            continued.push_back(frame.header.continued());
             rows += frame.header.rows;
+            raw += frame.payload.size();
+        }
+        EXPECT_EQ(unit.raw_bytes, raw);
+        if (unit.attempts > 1) {
+            content.attempts[unit.unit] = unit.attempts;
         }
         const IndexEntry& end = archive.entries()[unit.end_frame];
         EXPECT_EQ(end.header.type, FrameType::unit_end);
@@ -313,9 +389,12 @@ TEST_P(ArchiveBackend, RoundTripThroughAFileInBothReadingModes) {
     EXPECT_EQ(readSeekable(archive, decoder), sample.content);
     // The footer index is exactly what the sequential reader saw.
     EXPECT_EQ(archive.entries(), reader.framesRead());
-    ASSERT_EQ(archive.units().size(), 4u);
+    ASSERT_EQ(archive.units().size(), 6u);
     EXPECT_EQ(archive.units()[0].unit, 1u);
     EXPECT_EQ(archive.findUnit(2)->frames.size(), 0u);
+    EXPECT_EQ(archive.findUnit(1)->attempts, 1u);
+    EXPECT_EQ(archive.findUnit(6)->attempts, 3u);
+    EXPECT_EQ(archive.findUnit(6)->rows, 1u);
     EXPECT_EQ(archive.findUnit(9), nullptr);
 }
 
@@ -537,7 +616,7 @@ TEST(ArchiveWriter, RefusesMalformedAndReservedFrames) {
         writer.appendFrame(encoder.encode(FrameType::unit_end, 1, 0, 0, ""));
         FAIL() << "no exception";
     } catch (const Error& error) {
-        EXPECT_CONTAINS(std::string{error.what()}, "use endUnit() or finish()");
+        EXPECT_CONTAINS(std::string{error.what()}, "use endUnit(), abandonUnit() or finish()");
     }
     std::string frame{encoder.encode(FrameType::data, 1, 0, 0, "abc")};
     try {
@@ -795,11 +874,11 @@ TEST(ArchiveDamage, WrongMagicIsNotAnArchive) {
 
 TEST(ArchiveDamage, FutureVersionIsRefusedNamingBothVersions) {
     std::string bytes = Sample().bytes();
-    bytes[8] = 2;
+    bytes[8] = 3;
     auto [sequential, seekable] = readBoth(bytes);
     const std::string expected =
-        "archive test.pgs uses archive format version 2, but this pgsluice reads version 1 only: "
-        "restore it with a newer pgsluice";
+        "archive test.pgs uses archive format version 3, but this pgsluice reads versions 1 to 2 "
+        "only: restore it with a newer pgsluice";
     EXPECT_EQ(sequential, expected);
     EXPECT_EQ(seekable, expected);
 
@@ -807,7 +886,7 @@ TEST(ArchiveDamage, FutureVersionIsRefusedNamingBothVersions) {
     std::tie(sequential, seekable) = readBoth(bytes);
     EXPECT_CONTAINS(sequential, "declares archive format version 0, which does not exist");
 
-    bytes[8] = 1;
+    bytes[8] = 2;
     bytes[10] = 1;  // a required flag this version does not know
     std::tie(sequential, seekable) = readBoth(bytes);
     EXPECT_CONTAINS(sequential, "sets flags 1 that this pgsluice does not know");
@@ -860,10 +939,14 @@ TEST(ArchiveDamage, AbsurdLengthsAreRefusedBeforeAllocating) {
 // assemble() writes a 38-byte file header (no writer name); frame() with its default 4-byte
 // payload makes 44-byte frames, so frames sit at bytes 38, 82, 126...
 
-// Builds an archive from whole frames, with an index computed from them unless one is given.
+// Builds an archive from whole frames, with an index computed from them unless one is given;
+// `version` is the one written in the file header.
 std::string assemble(const std::vector<std::string>& frames,
-                     std::optional<std::vector<IndexEntry>> index = std::nullopt) {
-    std::string out = encodeFileHeader(ArchiveHeader{});
+                     std::optional<std::vector<IndexEntry>> index = std::nullopt,
+                     std::uint16_t version = format_version) {
+    ArchiveHeader header;
+    header.version = version;
+    std::string out = encodeFileHeader(header);
     std::vector<IndexEntry> entries;
     for (const std::string& frame : frames) {
         entries.push_back({decodeFrameHeader(frame, "assemble", out.size()), out.size()});
@@ -889,6 +972,23 @@ std::string frame(FrameType type, std::uint32_t unit, std::uint32_t seq, std::ui
                   std::string_view payload = "rows", bool final = false) {
     static FrameEncoder encoder(3);
     return std::string{encoder.encode(type, unit, seq, rows, payload, final)};
+}
+
+// A frame with the flag bits given (forged: the encoder does not check which type may have
+// which flag).
+std::string flagged(FrameType type, std::uint32_t unit, std::uint32_t seq, std::uint64_t rows,
+                    std::string_view payload, std::uint8_t flags) {
+    static FrameEncoder encoder(3);
+    return std::string{encoder.encodeWithFlags(type, unit, seq, rows, payload, flags)};
+}
+
+std::string continuedData(std::uint32_t unit, std::uint32_t seq, std::uint64_t rows,
+                          std::string_view payload = "rows") {
+    return flagged(FrameType::data, unit, seq, rows, payload, flag_continued);
+}
+
+std::string abandonedEnd(std::uint32_t unit, std::uint32_t seq, std::uint64_t rows) {
+    return flagged(FrameType::unit_end, unit, seq, rows, "", flag_abandoned);
 }
 
 TEST(ArchiveOrder, AssembledArchiveIsAccepted) {
@@ -975,6 +1075,659 @@ TEST(ArchiveOrder, ReaderIsNotFooledByAFooterOfAnotherArchive) {
     const auto [sequential, seekable] = readBoth(assemble({frame(FrameType::footer, 0, 0, 0, "")}));
     EXPECT_NE(sequential, "");
     EXPECT_NE(seekable, "");
+}
+
+// --- version 2: abandoned attempts, continued frames, version 1 archives ---------------------
+
+TEST(ArchiveOrder, AbandonedAttemptsAndContinuedFramesAreAccepted) {
+    const std::string bytes =
+        assemble({frame(FrameType::data, 1, 0, 2), abandonedEnd(1, 1, 2), continuedData(1, 0, 0),
+                  continuedData(1, 1, 1), frame(FrameType::data, 1, 2, 1), abandonedEnd(1, 3, 2),
+                  abandonedEnd(1, 0, 0), frame(FrameType::data, 1, 0, 1),
+                  frame(FrameType::unit_end, 1, 1, 1, "")});
+    EXPECT_EQ(readBoth(bytes), std::make_pair(std::string{}, std::string{}));
+    const SeekableArchive archive(io::FileReader(memoryFile(bytes), "test.pgs", io::IoMode::sync));
+    const UnitInfo* unit = archive.findUnit(1);
+    ASSERT_NE(unit, nullptr);
+    EXPECT_EQ(unit->attempts, 4u);
+    EXPECT_EQ(unit->frames, std::vector<std::size_t>{7});
+    EXPECT_EQ(unit->end_frame, 8u);
+    EXPECT_EQ(unit->rows, 1u);
+    EXPECT_EQ(unit->raw_bytes, 4u);
+}
+
+TEST(ArchiveOrder, AnAbandonedAttemptMayEndInsideARow) {
+    const std::string bytes =
+        assemble({continuedData(1, 0, 0), abandonedEnd(1, 1, 0), frame(FrameType::data, 1, 0, 1),
+                  frame(FrameType::unit_end, 1, 1, 1, "")});
+    EXPECT_EQ(readBoth(bytes), std::make_pair(std::string{}, std::string{}));
+}
+
+TEST(ArchiveOrder, ContinuedLastFrameBeforeTheUnitEndIsRefused) {
+    const auto [sequential, seekable] =
+        readBoth(assemble({frame(FrameType::data, 1, 0, 1), continuedData(1, 1, 0),
+                           frame(FrameType::unit_end, 1, 2, 1, "")}));
+    const std::string expected =
+        "unit-end frame (unit 1, seq 2) at byte 126 follows a continued data frame: the unit's "
+        "last row is cut off (its data frame 1 ends inside it)";
+    EXPECT_CONTAINS(sequential, expected);
+    EXPECT_CONTAINS(seekable, expected);
+}
+
+TEST(ArchiveOrder, FramesAfterTheClosingUnitEndAreRefused) {
+    auto [sequential, seekable] =
+        readBoth(assemble({frame(FrameType::unit_end, 1, 0, 0, ""), abandonedEnd(1, 0, 0)}));
+    EXPECT_CONTAINS(sequential,
+                    "abandoned unit-end frame (unit 1, seq 0) at byte 78 abandons an attempt at a "
+                    "unit that was already closed");
+    EXPECT_CONTAINS(seekable, "abandons an attempt at a unit that was already closed");
+    std::tie(sequential, seekable) =
+        readBoth(assemble({frame(FrameType::data, 1, 0, 1), frame(FrameType::unit_end, 1, 1, 1, ""),
+                           frame(FrameType::data, 1, 0, 1)}));
+    EXPECT_CONTAINS(sequential, "comes after the unit-end frame of its unit");
+    EXPECT_CONTAINS(seekable, "comes after the unit-end frame of its unit");
+    std::tie(sequential, seekable) = readBoth(assemble(
+        {frame(FrameType::unit_end, 1, 0, 0, ""), frame(FrameType::unit_end, 1, 0, 0, "")}));
+    EXPECT_CONTAINS(sequential, "closes a unit that was already closed");
+}
+
+TEST(ArchiveOrder, AnAbandonedUnitEndMustMatchItsAttempt) {
+    auto [sequential, seekable] =
+        readBoth(assemble({frame(FrameType::data, 1, 0, 2), abandonedEnd(1, 0, 2)}));
+    EXPECT_CONTAINS(sequential,
+                    "abandoned unit-end frame (unit 1, seq 0) at byte 82 says the attempt has 0 "
+                    "data frames, but 1 were found: a data frame is missing");
+    EXPECT_CONTAINS(seekable, "says the attempt has 0 data frames, but 1 were found");
+    std::tie(sequential, seekable) =
+        readBoth(assemble({frame(FrameType::data, 1, 0, 2), abandonedEnd(1, 1, 3)}));
+    EXPECT_CONTAINS(sequential, "says the attempt has 3 rows, but its data frames hold 2");
+    // After an abandoned attempt the unit starts again at seq 0.
+    std::tie(sequential, seekable) = readBoth(
+        assemble({frame(FrameType::data, 1, 0, 2), abandonedEnd(1, 1, 2),
+                  frame(FrameType::data, 1, 1, 2), frame(FrameType::unit_end, 1, 1, 2, "")}));
+    EXPECT_CONTAINS(sequential,
+                    "data frame (unit 1, seq 1) at byte 122 is out of order: expected "
+                    "seq 0");
+    EXPECT_CONTAINS(seekable, "is out of order: expected seq 0");
+}
+
+TEST(ArchiveOrder, AUnitWithOnlyAbandonedAttemptsIsNotClosed) {
+    const auto [sequential, seekable] =
+        readBoth(assemble({abandonedEnd(4, 0, 0), frame(FrameType::data, 4, 0, 1)}));
+    const std::string expected =
+        "data unit 4 has no unit-end frame (1 abandoned attempts, then 1 frames; from byte 38) "
+        "before the footer at byte 122";
+    EXPECT_CONTAINS(sequential, expected);
+    EXPECT_CONTAINS(seekable, expected);
+}
+
+TEST(ArchiveFormat, TheNewFlagsAreRefusedInAVersion1Archive) {
+    const std::vector<std::string> continued = {continuedData(1, 0, 0),
+                                                frame(FrameType::data, 1, 1, 1),
+                                                frame(FrameType::unit_end, 1, 2, 1, "")};
+    EXPECT_EQ(readBoth(assemble(continued)), std::make_pair(std::string{}, std::string{}));
+    auto [sequential, seekable] = readBoth(assemble(continued, std::nullopt, 1));
+    EXPECT_CONTAINS(sequential,
+                    "archive test.pgs: data frame (unit 1, seq 0) at byte 38: the continued flag "
+                    "is set, which a version 1 archive cannot use (it is new in version 2)");
+    EXPECT_CONTAINS(seekable, "footer index entry 0 (data frame (unit 1, seq 0))");
+    EXPECT_CONTAINS(seekable, "which a version 1 archive cannot use");
+
+    const std::vector<std::string> abandoned = {frame(FrameType::data, 1, 0, 1),
+                                                abandonedEnd(1, 1, 1),
+                                                frame(FrameType::unit_end, 1, 0, 0, "")};
+    EXPECT_EQ(readBoth(assemble(abandoned)), std::make_pair(std::string{}, std::string{}));
+    std::tie(sequential, seekable) = readBoth(assemble(abandoned, std::nullopt, 1));
+    EXPECT_CONTAINS(sequential,
+                    "unit-end frame (unit 1, seq 1) at byte 82: the abandoned flag is set, which a "
+                    "version 1 archive cannot use");
+    EXPECT_CONTAINS(seekable, "the abandoned flag is set, which a version 1 archive cannot use");
+}
+
+TEST(ArchiveFormat, EachNewFlagBelongsToOneFrameType) {
+    const auto problem = [](const std::string& bytes) {
+        try {
+            decodeFrameHeader(bytes, "test", 0);
+        } catch (const FormatError& error) {
+            return std::string{error.what()};
+        }
+        return std::string{};
+    };
+    EXPECT_CONTAINS(problem(flagged(FrameType::unit_end, 1, 0, 0, "", flag_continued)),
+                    "a unit-end frame must have no payload and no flags but abandoned");
+    EXPECT_CONTAINS(problem(flagged(FrameType::data, 1, 0, 0, "x", flag_abandoned)),
+                    "the abandoned flag is set on a data frame");
+    EXPECT_CONTAINS(problem(flagged(FrameType::schema, 0, 0, 0, "x", flag_continued | flag_final)),
+                    "the continued flag is set on a schema frame");
+    EXPECT_CONTAINS(problem(flagged(FrameType::manifest, 0, 0, 0, "x", flag_abandoned)),
+                    "the abandoned flag is set on a manifest frame");
+    EXPECT_CONTAINS(problem(flagged(FrameType::footer, 0, 0, 0, "", flag_continued)),
+                    "the continued flag is set on a footer frame");
+    EXPECT_CONTAINS(problem(continuedData(1, 0, 0, "")),
+                    "a continued data frame must have a payload");
+    EXPECT_EQ(problem(continuedData(1, 0, 0, "x")), "");
+    const FrameHeader header = decodeFrameHeader(continuedData(1, 0, 0, "x"), "test", 0);
+    EXPECT_TRUE(header.continued());
+    EXPECT_FALSE(header.abandoned());
+    EXPECT_TRUE(decodeFrameHeader(abandonedEnd(1, 0, 0), "test", 0).abandoned());
+    EXPECT_EQ(describeFrame(decodeFrameHeader(abandonedEnd(1, 0, 0), "test", 0)),
+              "abandoned unit-end frame (unit 1, seq 0)");
+
+    FrameEncoder encoder(1);
+    try {
+        encoder.encode(FrameType::schema, 0, 0, 0, "x", true, true);
+        FAIL() << "no exception";
+    } catch (const Error& error) {
+        EXPECT_CONTAINS(std::string{error.what()}, "only a data frame can be continued");
+    }
+    EXPECT_THROW(encoder.encodeWithFlags(FrameType::data, 0, 0, 0, "x", 0x10), Error);
+}
+
+TEST_P(ArchiveBackend, Version1ArchivesAreStillRead) {
+    const Sample sample(3, 1);
+    const std::string bytes = sample.bytes();
+    EXPECT_EQ(loadLE(bytes.data() + 8, 2), 1u);
+    EXPECT_EQ(readBoth(bytes, mode()), std::make_pair(std::string{}, std::string{}));
+    ArchiveReader reader(io::FileReader(memoryFile(bytes), "v1.pgs", mode()));
+    EXPECT_EQ(reader.header().version, 1u);
+    EXPECT_EQ(readSequential(reader), sample.content);
+    const SeekableArchive archive(io::FileReader(memoryFile(bytes), "v1.pgs", mode()));
+    EXPECT_EQ(archive.header().version, 1u);
+    FrameDecoder decoder;
+    EXPECT_EQ(readSeekable(archive, decoder), sample.content);
+
+    // And an archive written by the version 1 code (the fuzz corpus keeps some).
+    const fs::path corpus =
+        fs::path(__FILE__).parent_path().parent_path() / "fuzz" / "corpus" / "archive";
+    if (!fs::exists(corpus / "small.pgs")) {
+        GTEST_SKIP() << "no fuzz corpus at " << corpus;
+    }
+    for (const char* name : {"small.pgs", "chunked.pgs", "empty.pgs"}) {
+        const std::string old = readWholeFile((corpus / name).string());
+        EXPECT_EQ(loadLE(old.data() + 8, 2), 1u) << name;
+        EXPECT_EQ(readBoth(old, mode()), std::make_pair(std::string{}, std::string{})) << name;
+    }
+}
+
+TEST(ArchiveDamage, EverySingleBitFlipOfAVersion2SampleWithBothFlags) {
+    // The sample of EverySingleBitFlipIsDetectedByBothReaders is version 2 and has both flags;
+    // make sure it stays so.
+    const std::string bytes = Sample().bytes();
+    const Layout layout(bytes);
+    EXPECT_EQ(loadLE(bytes.data() + 8, 2), 2u);
+    EXPECT_TRUE(std::any_of(layout.entries.begin(), layout.entries.end(),
+                            [](const IndexEntry& e) { return e.header.continued(); }));
+    EXPECT_TRUE(std::any_of(layout.entries.begin(), layout.entries.end(),
+                            [](const IndexEntry& e) { return e.header.abandoned(); }));
+    // A flip of either flag bit alone is caught too (by the checksum; the index disagrees).
+    for (const IndexEntry& entry : layout.entries) {
+        if (entry.header.continued() || entry.header.abandoned()) {
+            for (const std::uint8_t bit : {flag_continued, flag_abandoned}) {
+                std::string damaged = bytes;
+                damaged[entry.offset + 5] = static_cast<char>(damaged[entry.offset + 5] ^ bit);
+                const auto [sequential, seekable] = readBoth(damaged);
+                EXPECT_NE(sequential, "");
+                EXPECT_NE(seekable, "");
+            }
+        }
+    }
+}
+
+// --- the writer's rules, version 2 -----------------------------------------------------------
+
+TEST(ArchiveWriter, AbandonUnitVoidsTheAttemptAndStartsTheUnitOver) {
+    TempDir dir{"pgsluice-archive-test"};
+    const std::string path = dir.file("retry.pgs");
+    {
+        ArchiveWriter writer = ArchiveWriter::create(path);
+        FrameEncoder encoder(3);
+        writer.appendFrame(encoder.encode(FrameType::data, 7, 0, 1, "a"));
+        writer.appendFrame(encoder.encode(FrameType::data, 7, 1, 0, "b", false, true));
+        writer.abandonUnit(7);  // the attempt was cut inside a row
+        try {
+            writer.appendFrame(encoder.encode(FrameType::data, 7, 2, 1, "c"));
+            FAIL() << "no exception";
+        } catch (const FormatError& error) {
+            EXPECT_CONTAINS(std::string{error.what()}, "is out of order: expected seq 0");
+        }
+        writer.appendFrame(encoder.encode(FrameType::data, 7, 0, 2, "retried"));
+        const UnitSummary summary = writer.endUnit(7);
+        EXPECT_EQ(summary.frames, 1u);
+        EXPECT_EQ(summary.rows, 2u);
+        try {
+            writer.abandonUnit(7);
+            FAIL() << "no exception";
+        } catch (const FormatError& error) {
+            EXPECT_CONTAINS(std::string{error.what()},
+                            "abandons an attempt at a unit that was already closed");
+        }
+        writer.abandonUnit(8);
+        writer.abandonUnit(8);
+        writer.endUnit(8);
+        writer.finish();
+    }
+    const SeekableArchive archive = SeekableArchive::open(path);
+    FrameDecoder decoder;
+    const UnitInfo* unit = archive.findUnit(7);
+    ASSERT_NE(unit, nullptr);
+    EXPECT_EQ(unit->attempts, 2u);
+    ASSERT_EQ(unit->frames.size(), 1u);
+    EXPECT_EQ(archive.readFrame(archive.entries()[unit->frames[0]], decoder).payload, "retried");
+    EXPECT_EQ(unit->rows, 2u);
+    EXPECT_EQ(archive.findUnit(8)->attempts, 3u);
+    EXPECT_TRUE(archive.entries()[2].header.abandoned());
+    EXPECT_EQ(archive.entries()[2].header.seq, 2u);
+    EXPECT_EQ(archive.entries()[2].header.rows, 1u);
+}
+
+TEST(ArchiveWriter, RefusesToCloseAUnitInsideARow) {
+    TempDir dir{"pgsluice-archive-test"};
+    ArchiveWriter writer = ArchiveWriter::create(dir.file("cut.pgs"));
+    FrameEncoder encoder(3);
+    writer.appendFrame(encoder.encode(FrameType::data, 8, 0, 0, "half a row", false, true));
+    try {
+        writer.endUnit(8);
+        FAIL() << "no exception";
+    } catch (const FormatError& error) {
+        EXPECT_CONTAINS(std::string{error.what()}, "follows a continued data frame");
+    }
+    writer.appendFrame(encoder.encode(FrameType::data, 8, 1, 1, "the rest"));
+    writer.endUnit(8);
+    writer.finish();
+}
+
+TEST(ArchiveWriter, AVersion1WriterRefusesTheNewFlags) {
+    TempDir dir{"pgsluice-archive-test"};
+    const std::string path = dir.file("v1.pgs");
+    {
+        ArchiveWriterOptions options;
+        options.format_version = 1;
+        ArchiveWriter writer = ArchiveWriter::create(path, options);
+        FrameEncoder encoder(3);
+        try {
+            writer.abandonUnit(1);
+            FAIL() << "no exception";
+        } catch (const FormatError& error) {
+            EXPECT_CONTAINS(std::string{error.what()},
+                            "unit 1 cannot be abandoned in a version 1 archive");
+        }
+        try {
+            writer.appendFrame(encoder.encode(FrameType::data, 1, 0, 0, "x", false, true));
+            FAIL() << "no exception";
+        } catch (const FormatError& error) {
+            EXPECT_CONTAINS(std::string{error.what()}, "which a version 1 archive cannot use");
+        }
+        writer.appendFrame(encoder.encode(FrameType::data, 1, 0, 1, "x"));
+        writer.endUnit(1);
+        writer.finish();
+    }
+    EXPECT_EQ(SeekableArchive::open(path).header().version, 1u);
+    ArchiveWriterOptions options;
+    options.format_version = 3;
+    EXPECT_THROW(ArchiveWriter::create(dir.file("v3.pgs"), options), Error);
+}
+
+// --- UnitWriter: rows of any size in frames of a bounded size -----------------------------------
+
+std::string be32(std::uint32_t value) {
+    return {static_cast<char>(value >> 24), static_cast<char>((value >> 16) & 0xFF),
+            static_cast<char>((value >> 8) & 0xFF), static_cast<char>(value & 0xFF)};
+}
+
+// A COPY BINARY tuple of three fields: `big` random bytes, a NULL, `text` repeated letters.
+std::string tupleOf(std::size_t big, std::size_t text, std::uint64_t seed) {
+    const std::string noise = randomBytes(big, seed);
+    return std::string("\0\3", 2) + be32(static_cast<std::uint32_t>(big)) + noise + be32(~0u) +
+           be32(static_cast<std::uint32_t>(text)) +
+           std::string(text, static_cast<char>('a' + seed % 26));
+}
+
+// A whole COPY BINARY stream of `tuples`, as PostgreSQL sends it.
+std::string copyStream(const std::vector<std::string>& tuples) {
+    std::string out{copy::copy_plain_header};
+    for (const std::string& t : tuples) {
+        out += t;
+    }
+    return out + std::string{copy::copy_trailer};
+}
+
+copy::RowDigest digestOf(const std::vector<std::string>& rows) {
+    copy::RowDigest digest;
+    for (const std::string& row : rows) {
+        digest.addRow(row);
+    }
+    return digest;
+}
+
+// What a unit written through a UnitWriter looks like read back.
+struct WrittenUnit {
+    std::string stream;               // UnitReader's chunks joined
+    std::string sequential;           // the same through ArchiveReader (earlier attempts dropped)
+    std::vector<FrameHeader> frames;  // the closing attempt's data frames
+    std::uint32_t attempts = 0;
+    copy::RowDigest digest;       // the UnitWriter's
+    std::uint64_t raw_bytes = 0;  // the UnitWriter's
+    std::size_t high_water = 0;
+    std::size_t capacity = 0;
+};
+
+// Writes unit 3 through a UnitWriter: for each attempt, `stream` cut into chunks of the sizes
+// `chunk` returns; every attempt but the last is abandoned after `cut_at` bytes.
+WrittenUnit writeUnit(const std::string& stream, bool binary, int columns, std::size_t frame_bytes,
+                      const std::function<std::size_t()>& chunk, int attempts = 1,
+                      std::size_t cut_at = 0) {
+    TempDir dir{"pgsluice-archive-test"};
+    const std::string path = dir.file("unit.pgs");
+    WrittenUnit out;
+    {
+        ArchiveWriter writer = ArchiveWriter::create(path);
+        FrameEncoder encoder(1);
+        UnitWriter unit(writer, encoder, 3, binary, columns, frame_bytes);
+        for (int attempt = 1; attempt <= attempts; ++attempt) {
+            const std::size_t end = attempt < attempts ? cut_at : stream.size();
+            for (std::size_t pos = 0; pos < end;) {
+                const std::size_t size = std::min(std::max<std::size_t>(chunk(), 1), end - pos);
+                unit.write(std::string_view(stream).substr(pos, size));
+                pos += size;
+            }
+            if (attempt < attempts) {
+                unit.abandon();
+            }
+        }
+        unit.finish();
+        EXPECT_EQ(unit.abandonedAttempts(), static_cast<std::uint32_t>(attempts - 1));
+        out.digest = unit.digest();
+        out.raw_bytes = unit.rawBytes();
+        out.high_water = unit.bufferHighWater();
+        out.capacity = unit.bufferCapacity();
+        writer.finish();
+    }
+    const SeekableArchive archive = SeekableArchive::open(path);
+    FrameDecoder decoder;
+    const UnitInfo* info = archive.findUnit(3);
+    if (info == nullptr) {
+        ADD_FAILURE() << "unit 3 is not in the archive";
+        return out;
+    }
+    out.attempts = info->attempts;
+    for (std::size_t position : info->frames) {
+        out.frames.push_back(archive.entries()[position].header);
+    }
+    UnitReader reader(archive, *info, decoder, binary);
+    while (const std::optional<std::string_view> piece = reader.next()) {
+        out.stream.append(*piece);
+    }
+    ArchiveReader sequential = ArchiveReader::open(path);
+    Frame frame;
+    if (binary) {
+        out.sequential = copy::copy_plain_header;
+    }
+    std::string attempt;
+    while (sequential.next(frame)) {
+        if (frame.header.type == FrameType::data) {
+            attempt.append(frame.payload);
+        } else if (frame.header.type == FrameType::unit_end) {
+            if (!frame.header.abandoned()) {
+                out.sequential += attempt;
+            }
+            attempt.clear();
+        }
+    }
+    if (binary) {
+        out.sequential += copy::copy_trailer;
+    }
+    return out;
+}
+
+// Checks the frames of a unit whose rows are `rows` (tuples or lines with their newline): every
+// frame that is not continued ends at a row end, every continued one inside a row, each holds
+// at most 2 * frame_bytes, and their rows counts count the rows that end in them.
+void expectFramesCutWell(const std::vector<FrameHeader>& frames,
+                         const std::vector<std::string>& rows, std::size_t frame_bytes) {
+    std::vector<std::uint64_t> ends;  // payload offsets where rows end
+    std::uint64_t offset = 0;
+    for (const std::string& row : rows) {
+        offset += row.size();
+        ends.push_back(offset);
+    }
+    std::uint64_t at = 0;
+    std::size_t next_end = 0;
+    for (const FrameHeader& header : frames) {
+        EXPECT_LE(header.raw_length, 2 * frame_bytes);
+        at += header.raw_length;
+        std::uint64_t ended = 0;
+        while (next_end < ends.size() && ends[next_end] <= at) {
+            ++next_end;
+            ++ended;
+        }
+        EXPECT_EQ(header.rows, ended);
+        const bool at_row_end = next_end > 0 && ends[next_end - 1] == at;
+        EXPECT_EQ(header.continued(), !at_row_end) << "frame " << header.seq;
+        if (!header.continued() && &header != &frames.back()) {
+            EXPECT_GE(header.raw_length, frame_bytes);
+        }
+        if (header.continued()) {
+            EXPECT_EQ(header.raw_length, 2 * frame_bytes);
+        }
+    }
+    EXPECT_EQ(at, offset);
+    EXPECT_EQ(next_end, rows.size());
+}
+
+TEST(UnitWriter, RowsSeveralTimesLargerThanAFrameSpanContinuedFrames) {
+    constexpr std::size_t frame = 1024;
+    std::vector<std::string> rows;
+    for (int i = 0; i < 5; ++i) {
+        rows.push_back(tupleOf(10, 20, i));
+    }
+    rows.push_back(tupleOf(5000, 300, 10));  // about 5 frames
+    rows.push_back(tupleOf(3, 4, 11));
+    rows.push_back(tupleOf(2 * frame - 18, 0, 12));  // about two frames
+    rows.push_back(tupleOf(20000, 9000, 13));
+    for (int i = 0; i < 40; ++i) {
+        rows.push_back(tupleOf(30, 5, 20 + i));
+    }
+    const std::string stream = copyStream(rows);
+    std::mt19937 random(5);
+    const std::vector<std::function<std::size_t()>> chunkings = {
+        [&] { return stream.size(); },
+        [] { return std::size_t{1}; },
+        [&] { return std::uniform_int_distribution<std::size_t>(1, 3000)(random); },
+        [] { return std::size_t{frame}; },
+    };
+    for (const auto& chunking : chunkings) {
+        const WrittenUnit unit = writeUnit(stream, true, 3, frame, chunking);
+        EXPECT_EQ(unit.stream, stream);
+        EXPECT_EQ(unit.sequential, stream);
+        EXPECT_EQ(unit.digest, digestOf(rows));
+        EXPECT_EQ(unit.raw_bytes, stream.size() - copy::copy_plain_header.size() - 2);
+        EXPECT_EQ(unit.attempts, 1u);
+        EXPECT_TRUE(std::any_of(unit.frames.begin(), unit.frames.end(),
+                                [](const FrameHeader& h) { return h.continued(); }));
+        expectFramesCutWell(unit.frames, rows, frame);
+        EXPECT_LE(unit.high_water, 2 * frame);
+        EXPECT_LE(unit.capacity, 2 * frame);
+    }
+}
+
+TEST(UnitWriter, OrdinaryRowsNeverSpanFrames) {
+    std::vector<std::string> rows;
+    for (int i = 0; i < 3000; ++i) {
+        rows.push_back(tupleOf(static_cast<std::size_t>(i % 200), 17, i));
+    }
+    const std::string stream = copyStream(rows);
+    const WrittenUnit unit = writeUnit(stream, true, 3, 4096, [] { return std::size_t{777}; });
+    EXPECT_EQ(unit.stream, stream);
+    EXPECT_GT(unit.frames.size(), 20u);
+    for (const FrameHeader& header : unit.frames) {
+        EXPECT_FALSE(header.continued());
+    }
+    expectFramesCutWell(unit.frames, rows, 4096);
+}
+
+TEST(UnitWriter, TextLinesLongerThanAFrame) {
+    constexpr std::size_t frame = 512;
+    std::vector<std::string> lines;
+    std::vector<std::string> with_newlines;
+    for (std::size_t length : {5, 0, 3000, 10, 1024, 1023, 1, 9000, 7}) {
+        lines.push_back(std::string(length, 't'));
+        with_newlines.push_back(lines.back() + "\n");
+    }
+    std::string text;
+    for (const std::string& line : with_newlines) {
+        text += line;
+    }
+    std::mt19937 random(9);
+    for (const auto& chunking : std::vector<std::function<std::size_t()>>{
+             [&] { return text.size(); },
+             [&] { return std::uniform_int_distribution<std::size_t>(1, 700)(random); }}) {
+        const WrittenUnit unit = writeUnit(text, false, 1, frame, chunking);
+        EXPECT_EQ(unit.stream, text);
+        EXPECT_EQ(unit.sequential, text);
+        EXPECT_EQ(unit.digest, digestOf(lines));
+        expectFramesCutWell(unit.frames, with_newlines, frame);
+        EXPECT_LE(unit.high_water, 2 * frame);
+    }
+}
+
+TEST(UnitWriter, AnAbandonedAttemptLeavesNoRowsBehind) {
+    constexpr std::size_t frame = 1024;
+    std::vector<std::string> rows;
+    for (int i = 0; i < 30; ++i) {
+        rows.push_back(tupleOf(i == 10 ? 6000 : 100, 10, i));
+    }
+    const std::string stream = copyStream(rows);
+    for (const int attempts : {2, 4}) {
+        // Cut inside the large row: the voided attempt ends with a continued frame.
+        const WrittenUnit unit = writeUnit(
+            stream, true, 3, frame, [] { return std::size_t{300}; }, attempts,
+            19 + 10 * rows[0].size() + 3000);
+        EXPECT_EQ(unit.attempts, static_cast<std::uint32_t>(attempts));
+        EXPECT_EQ(unit.stream, stream);
+        EXPECT_EQ(unit.sequential, stream);
+        EXPECT_EQ(unit.digest, digestOf(rows));
+        EXPECT_EQ(unit.raw_bytes, stream.size() - 21);
+        expectFramesCutWell(unit.frames, rows, frame);
+    }
+}
+
+TEST(UnitWriter, ARowLargerThanTheFrameLimitFitsInDefaultFrames) {
+    // 70 MiB in one row, more than a frame may hold (64 MiB): before version 2 this failed with
+    // "a data frame payload of ... exceeds the limit". It arrives as one chunk, as libpq hands
+    // over a whole CopyData message, and once in 1 MiB chunks.
+    const std::size_t big = std::size_t{70} << 20;
+    const std::vector<std::string> rows = {tupleOf(10, 10, 1), tupleOf(big, 1000, 2),
+                                           tupleOf(10, 10, 3)};
+    const std::string stream = copyStream(rows);
+    for (const std::size_t chunk : {stream.size(), std::size_t{1} << 20}) {
+        const WrittenUnit unit =
+            writeUnit(stream, true, 3, data_frame_bytes, [&] { return chunk; });
+        EXPECT_TRUE(unit.stream == stream);
+        EXPECT_EQ(unit.digest, digestOf(rows));
+        EXPECT_LE(unit.high_water, 2 * data_frame_bytes);
+        EXPECT_LE(unit.capacity, 2 * data_frame_bytes);
+        EXPECT_GE(unit.frames.size(), 9u);
+        expectFramesCutWell(unit.frames, rows, data_frame_bytes);
+    }
+}
+
+TEST(UnitWriter, RefusesBadStreamsAndBadFrameSizes) {
+    TempDir dir{"pgsluice-archive-test"};
+    ArchiveWriter writer = ArchiveWriter::create(dir.file("bad.pgs"));
+    FrameEncoder encoder(1);
+    const std::string stream = copyStream({tupleOf(3000, 3, 1)});
+    {
+        UnitWriter unit(writer, encoder, 1, true, 3, 1024);
+        unit.write(std::string_view(stream).substr(0, 2500));
+        EXPECT_THROW(unit.finish(), FormatError);  // cut off inside the row
+        // The frames written so far are voided and the unit starts over.
+        unit.abandon();
+        unit.write(stream);
+        unit.finish();
+    }
+    {
+        UnitWriter unit(writer, encoder, 2, true, 4, 1024);
+        EXPECT_THROW(unit.write(stream), FormatError);  // 3 fields, 4 columns
+        unit.abandon();
+        EXPECT_THROW(unit.finish(), FormatError);  // an empty stream is not a COPY stream
+    }
+    EXPECT_THROW(UnitWriter(writer, encoder, 3, true, 3, 0), Error);
+    EXPECT_THROW(UnitWriter(writer, encoder, 3, true, 3, max_raw_length), Error);
+}
+
+// --- what inspect makes of retried units --------------------------------------------------------
+
+IndexEntry entryOf(FrameType type, std::uint32_t unit, std::uint32_t seq, std::uint64_t rows,
+                   std::uint32_t raw, std::uint8_t flags = 0) {
+    IndexEntry entry;
+    entry.header.type = type;
+    entry.header.unit = unit;
+    entry.header.seq = seq;
+    entry.header.rows = rows;
+    entry.header.raw_length = raw;
+    entry.header.stored_length = raw;
+    entry.header.flags = flags;
+    return entry;
+}
+
+TEST(InspectAttempts, ARetriedUnitIsCountedFromItsLastAttempt) {
+    const std::vector<IndexEntry> frames = {
+        entryOf(FrameType::data, 1, 0, 5, 100),
+        entryOf(FrameType::data, 2, 0, 1, 10),
+        entryOf(FrameType::unit_end, 1, 1, 5, 0, flag_abandoned),
+        entryOf(FrameType::data, 1, 0, 0, 70, flag_continued),
+        entryOf(FrameType::data, 1, 1, 3, 60),
+        entryOf(FrameType::unit_end, 2, 1, 1, 0),
+        entryOf(FrameType::unit_end, 1, 2, 3, 0),
+        entryOf(FrameType::unit_end, 3, 0, 0, 0, flag_abandoned),
+        entryOf(FrameType::unit_end, 3, 0, 0, 0, flag_abandoned),
+        entryOf(FrameType::unit_end, 3, 0, 0, 0),
+    };
+    const std::map<std::uint32_t, engine::UnitFrames> units = engine::unitsOf(frames);
+    ASSERT_EQ(units.size(), 3u);
+    EXPECT_EQ(units.at(1).attempts, 2u);
+    EXPECT_EQ(units.at(1).data_frames, 2u);
+    EXPECT_EQ(units.at(1).rows, 3u);
+    EXPECT_EQ(units.at(1).raw_bytes, 130u);
+    EXPECT_TRUE(units.at(1).closed);
+    EXPECT_EQ(units.at(2).attempts, 1u);
+    EXPECT_EQ(units.at(3).attempts, 3u);
+    EXPECT_TRUE(units.at(3).closed);
+
+    engine::ArchiveFacts facts;
+    facts.name = "retried.pgs";
+    facts.frames = frames;
+    Contents contents;
+    contents.tables.resize(3);
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        contents.tables[i].oid = 100 + i;
+        contents.tables[i].units = {ArchivedUnit{i + 1}};
+    }
+    contents.tables[2].units.push_back(ArchivedUnit{4});  // not in the archive: a problem
+    Results results;
+    for (std::uint32_t id : {1u, 2u, 3u, 4u}) {
+        UnitResult r;
+        r.id = id;
+        r.digest.rows = units.count(id) ? units.at(id).rows : 0;
+        results.units.push_back(r);
+    }
+    const nlohmann::ordered_json report = engine::buildInspectReport(facts, contents, &results);
+    const nlohmann::ordered_json& tables = report["tables"];
+    ASSERT_EQ(tables.size(), 3u);
+    EXPECT_EQ(tables[0]["attempts"], 2);
+    EXPECT_EQ(tables[0]["rows"], 3);
+    EXPECT_EQ(tables[0]["raw_bytes"], 130);
+    EXPECT_FALSE(tables[1].contains("attempts"));
+    EXPECT_EQ(tables[2]["attempts"], 4);  // 3 for unit 3, 1 for unit 4
+    // "attempts" comes after the keys every table has, which keep their places.
+    EXPECT_EQ(tables[0].begin().key(), "table");
+    EXPECT_EQ(std::prev(tables[0].end()).key(), "attempts");
+    EXPECT_EQ(report["problems"].size(), 1u);  // unit 4 only: the rows match the last attempts
+    const std::string text = engine::formatInspectText(report);
+    EXPECT_CONTAINS(text, "retried       table table with oid 100: 2 attempts for 1 unit (1 "
+                          "abandoned, their frames void)");
+    EXPECT_CONTAINS(text, "table with oid 102: 4 attempts for 2 units (2 abandoned");
+    EXPECT_EQ(text.find("table with oid 101: "), std::string::npos);
 }
 
 }  // namespace

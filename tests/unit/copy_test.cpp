@@ -1,4 +1,5 @@
-// Unit tests of the COPY BINARY tuple codec: reader, row splitter, writer.
+// Unit tests of the COPY BINARY tuple codec: reader, row splitter, streaming row scanner,
+// streaming digests, writer.
 //
 // The sample streams are built here byte by byte, independently of BinaryWriter, so that a
 // writer bug cannot hide a reader bug; one sample was captured from a PostgreSQL 15 server.
@@ -10,6 +11,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <string_view>
@@ -17,7 +19,9 @@
 
 #include "pgsluice/copy/binary_reader.hpp"
 #include "pgsluice/copy/binary_writer.hpp"
+#include "pgsluice/copy/row_digest.hpp"
 #include "pgsluice/copy/row_splitter.hpp"
+#include "pgsluice/copy/row_stream.hpp"
 #include "pgsluice/error.hpp"
 
 namespace pgsluice::copy {
@@ -617,6 +621,392 @@ TEST(CopyRowSplitter, FeedingBeforeDrainingIsAnError) {
     RowSplitter splitter;
     splitter.feed(asBytes(bytes));
     expectThrowsWith<Error>([&] { splitter.feed(asBytes(bytes)); }, "before next() used up");
+}
+
+// --- RowStream: row boundaries without holding rows -------------------------------------------
+
+// What a scanner made of a stream: its rows (as the bytes of their pieces joined), whether it
+// refused the stream and with what message, whether finish() accepted it.
+struct Scanned {
+    std::vector<std::string> rows;
+    std::string error;      // feed()/next() threw FormatError with this message
+    std::string end_error;  // finish() threw FormatError with this message
+    bool operator==(const Scanned&) const = default;
+};
+
+void PrintTo(const Scanned& scanned, std::ostream* out) {
+    *out << scanned.rows.size() << " rows, error \"" << scanned.error << "\", end error \""
+         << scanned.end_error << "\"";
+}
+
+// Scans `bytes` cut into chunks of the sizes `next_size` returns with a RowStream, checking the
+// pieces: in order, inside their chunk, contiguous, first/last flags where the rows start and end.
+Scanned streamAll(const std::string& bytes, const std::function<std::size_t()>& next_size,
+                  SplitterOptions options = {}) {
+    RowStream rows(options);
+    Scanned out;
+    std::string current;
+    bool in_row = false;
+    std::uint64_t expected_offset = 0;
+    try {
+        std::size_t pos = 0;
+        do {
+            const std::size_t size = std::min(next_size(), bytes.size() - pos);
+            const ByteSpan chunk = asBytes(bytes.data() + pos, size);
+            rows.feed(chunk, [&](const RowPiece& piece) {
+                EXPECT_FALSE(piece.bytes.empty());
+                EXPECT_GE(piece.bytes.data(), chunk.data());
+                EXPECT_LE(piece.bytes.data() + piece.bytes.size(), chunk.data() + chunk.size());
+                EXPECT_EQ(piece.offset,
+                          static_cast<std::uint64_t>(
+                              reinterpret_cast<const char*>(piece.bytes.data()) - bytes.data()));
+                EXPECT_EQ(piece.first, !in_row);
+                EXPECT_EQ(piece.row, out.rows.size() + 1);
+                if (piece.first) {
+                    current.clear();
+                    if (!out.rows.empty()) {
+                        EXPECT_EQ(piece.offset, expected_offset);
+                    }
+                } else {
+                    EXPECT_EQ(piece.offset, expected_offset);
+                }
+                current.append(asText(piece.bytes));
+                expected_offset = piece.offset + piece.bytes.size();
+                in_row = !piece.last;
+                if (piece.last) {
+                    EXPECT_GE(piece.field_count, 0);
+                    out.rows.push_back(current);
+                }
+            });
+            EXPECT_EQ(rows.bufferedBytes() <= min_header_length, true);
+            pos += size;
+        } while (pos < bytes.size());
+    } catch (const FormatError& error) {
+        out.error = error.what();
+        return out;
+    }
+    EXPECT_EQ(rows.rowCount(), out.rows.size());
+    EXPECT_EQ(rows.bytesConsumed(), bytes.size());
+    try {
+        rows.finish();
+        EXPECT_TRUE(rows.sawTrailer());
+        EXPECT_EQ(rows.bufferedBytes(), 0u);
+    } catch (const FormatError& error) {
+        out.end_error = error.what();
+    }
+    return out;
+}
+
+// The same with RowSplitter, for comparison.
+Scanned splitterAll(const std::string& bytes, const std::function<std::size_t()>& next_size,
+                    SplitterOptions options = {}) {
+    RowSplitter splitter(options);
+    Scanned out;
+    try {
+        std::size_t pos = 0;
+        do {
+            const std::size_t size = std::min(next_size(), bytes.size() - pos);
+            splitter.feed(asBytes(bytes.data() + pos, size),
+                          [&](const Row& row) { out.rows.emplace_back(asText(row.bytes)); });
+            pos += size;
+        } while (pos < bytes.size());
+    } catch (const FormatError& error) {
+        out.error = error.what();
+        return out;
+    }
+    try {
+        splitter.finish();
+    } catch (const FormatError& error) {
+        out.end_error = error.what();
+    }
+    return out;
+}
+
+TEST(CopyRowStream, SameRowsAsTheSplitterWhateverTheChunking) {
+    const std::string bytes = stream(sampleRows(), header(0, "ext"));
+    const Scanned expected = splitterAll(bytes, [&] { return bytes.size(); });
+    ASSERT_EQ(expected.rows.size(), 4u);
+    EXPECT_EQ(expected.error + expected.end_error, "");
+    EXPECT_EQ(streamAll(bytes, [&] { return bytes.size(); }), expected);
+    EXPECT_EQ(streamAll(bytes, [] { return 1; }), expected);
+    for (const unsigned seed : {1u, 2u, 3u}) {
+        std::mt19937 random(seed);
+        std::uniform_int_distribution<std::size_t> small(0, 40);
+        std::uniform_int_distribution<std::size_t> large(1, 100000);
+        EXPECT_EQ(streamAll(bytes, [&] { return small(random); }), expected) << seed;
+        EXPECT_EQ(streamAll(bytes, [&] { return large(random); }), expected) << seed;
+    }
+}
+
+TEST(CopyRowStream, SameRowsAndErrorsAsTheSplitterForEveryTwoChunkCut) {
+    const Rows rows = {sampleRows()[0], {}, sampleRows()[1], {"a", "b"}, sampleRows()[2]};
+    const std::string good = stream(rows);
+    const std::string bad_length =
+        header() + tuple({"a"}) + be16(2) + be32(3) + "abc" + be32(-2) + trailer;
+    const std::string bad_count = header() + tuple({"a"}) + be16(-7) + trailer;
+    for (const std::string& bytes :
+         {good, bad_length, bad_count, good + "x", good.substr(0, 200)}) {
+        for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
+            const std::vector<std::size_t> sizes = {cut, bytes.size() - cut};
+            std::size_t i = 0;
+            std::size_t j = 0;
+            const Scanned expected = splitterAll(bytes, [&] { return sizes[i++ % 2]; });
+            ASSERT_EQ(streamAll(bytes, [&] { return sizes[j++ % 2]; }), expected) << cut;
+        }
+    }
+}
+
+TEST(CopyRowStream, TruncationIsReportedLikeTheSplitterDoesAtEveryCut) {
+    const std::string bytes =
+        stream({sampleRows()[0], sampleRows()[1], {"a", std::nullopt}}, header(0, "x"));
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+        const std::string part = bytes.substr(0, cut);
+        const Scanned expected = splitterAll(part, [&] { return part.size(); });
+        ASSERT_NE(expected.end_error, "") << cut;
+        ASSERT_EQ(streamAll(part, [&] { return part.size(); }), expected) << cut;
+        ASSERT_EQ(streamAll(part, [] { return 3; }), expected) << cut;
+    }
+}
+
+TEST(CopyRowStream, HeaderAndRowErrorsAreTheSplitters) {
+    SplitterOptions two;
+    two.expected_fields = 2;
+    const std::vector<std::pair<std::string, SplitterOptions>> inputs = {
+        {"1\talice\n", {}},
+        {"PGCOPY+\n\377", {}},
+        {header(oids_flag) + trailer, {}},
+        {header(0x00020000u) + trailer, {}},
+        {signature + be32(0) + be32(-1) + trailer, {}},
+        {header() + be16(-2) + trailer, {}},
+        {header() + tuple({"a", "b"}) + be16(1) + be32(-3) + trailer, {}},
+        {stream({{"a", "b"}, {"a", "b"}, {"c"}}), two},
+        {header() + be16(5), two},
+        {stream({{"a"}}) + "x", {}},
+    };
+    for (const auto& [bytes, options] : inputs) {
+        const Scanned expected = splitterAll(
+            bytes, [&] { return bytes.size(); }, options);
+        EXPECT_NE(expected.error + expected.end_error, "") << bytes;
+        EXPECT_EQ(streamAll(
+                      bytes, [&] { return bytes.size(); }, options),
+                  expected);
+        EXPECT_EQ(streamAll(
+                      bytes, [] { return 1; }, options),
+                  splitterAll(
+                      bytes, [] { return 1; }, options));
+    }
+}
+
+TEST(CopyRowStream, OversizedRowsAreRefusedWhateverTheChunking) {
+    SplitterOptions options;
+    options.max_row_bytes = 1000;
+    const std::string bytes = header() + be16(1) + be32(5000) + "abc";
+    EXPECT_EQ(streamAll(
+                  bytes, [] { return 7; }, options)
+                  .error,
+              "COPY binary data: row 1 at offset 19 needs at least 5006 bytes, more than the "
+              "limit of 1000; PostgreSQL never sends a row that large, so the stream is corrupt");
+    // Where RowSplitter accepts a row over the limit that comes in one chunk, RowStream does
+    // not: it holds nothing, so the chunking must not decide.
+    const std::string whole = stream({{std::string(1200, 'w')}});
+    EXPECT_EQ(splitterAll(
+                  whole, [&] { return whole.size(); }, options)
+                  .error,
+              "");
+    EXPECT_NE(streamAll(
+                  whole, [&] { return whole.size(); }, options)
+                  .error,
+              "");
+    const std::string big_extension = signature + be32(0) + be32(2000);
+    expectThrowsWith<FormatError>(
+        [&] {
+            RowStream rows(options);
+            rows.feed(asBytes(big_extension), [](const RowPiece&) {});
+        },
+        "the header at offset 0 needs at least 2019 bytes");
+    // The default limit is PostgreSQL's 1 GiB: a length beyond it is refused at once.
+    const std::string huge = header() + be16(1) + be32(0x7fffffff);
+    expectThrowsWith<FormatError>(
+        [&] {
+            RowStream rows;
+            rows.feed(asBytes(huge), [](const RowPiece&) {});
+        },
+        "needs at least 2147483653 bytes, more than the limit of 1073741824");
+}
+
+TEST(CopyRowStream, AHugeRowIsHandedOutInPlaceAndNeverHeld) {
+    // 8 MiB in two fields, fed in 4 KiB chunks: every piece points into its chunk.
+    const std::string big(std::size_t{4} << 20, 'b');
+    const std::string bytes = stream({{"small"}, {big, std::nullopt, big}, {"after"}});
+    RowStream rows;
+    std::size_t pieces = 0;
+    std::uint64_t row2 = 0;
+    for (std::size_t pos = 0; pos < bytes.size(); pos += 4096) {
+        const std::size_t size = std::min<std::size_t>(4096, bytes.size() - pos);
+        rows.feed(asBytes(bytes.data() + pos, size), [&](const RowPiece& piece) {
+            EXPECT_EQ(reinterpret_cast<const char*>(piece.bytes.data()),
+                      bytes.data() + piece.offset);
+            if (piece.row == 2) {
+                row2 += piece.bytes.size();
+                ++pieces;
+            }
+        });
+        EXPECT_EQ(rows.bufferedBytes(), 0u);
+        EXPECT_LE(rows.partialBytes(), pos + size);
+    }
+    rows.finish();
+    EXPECT_EQ(rows.rowCount(), 3u);
+    EXPECT_EQ(row2, tuple({big, std::nullopt, big}).size());
+    EXPECT_GT(pieces, 2000u);
+}
+
+TEST(CopyRowStream, ResetAndMisuse) {
+    const std::string bytes = stream(sampleRows());
+    RowStream rows;
+    rows.feed(asBytes(bytes.data(), 1000), [](const RowPiece&) {});
+    EXPECT_GT(rows.partialBytes(), 0u);
+    rows.reset();
+    std::uint64_t ended = 0;
+    rows.feed(asBytes(bytes), [&](const RowPiece& piece) { ended += piece.last ? 1 : 0; });
+    rows.finish();
+    EXPECT_EQ(ended, sampleRows().size());
+    EXPECT_EQ(rows.headerLength(), 19u);
+
+    RowStream undrained;
+    undrained.feed(asBytes(bytes));
+    expectThrowsWith<Error>([&] { undrained.feed(asBytes(bytes)); }, "before next() used up");
+}
+
+// --- streaming digests ------------------------------------------------------------------------
+
+// The digest of `rows` as RowDigest::addRow of each whole row.
+RowDigest digestOf(const std::vector<std::string>& rows) {
+    RowDigest digest;
+    for (const std::string& row : rows) {
+        digest.addRow(row);
+    }
+    return digest;
+}
+
+TEST(CopyRowHasher, EqualsAddRowForEveryLengthAndCut) {
+    // Every XXH3 size class (0-16, 17-128, 129-240, longer, several stripes and blocks), cut
+    // into pieces of every kind.
+    std::mt19937_64 random(7);
+    std::string bytes(5000, '\0');
+    for (char& c : bytes) {
+        c = static_cast<char>(random());
+    }
+    RowHasher hasher;
+    for (std::size_t length : {0,   1,   3,   4,   8,   9,    16,   17,   64,   128,  129,
+                               200, 240, 241, 255, 256, 1023, 1024, 1025, 2048, 4096, 5000}) {
+        const std::string_view row = std::string_view(bytes).substr(0, length);
+        RowDigest expected;
+        expected.addRow(row);
+        for (std::size_t cut : {std::size_t{0}, std::size_t{1}, length / 3, length / 2, length}) {
+            if (cut > length) {
+                continue;
+            }
+            RowDigest digest;
+            hasher.add(row.substr(0, cut), true, false, digest);
+            hasher.add(row.substr(cut), false, true, digest);
+            ASSERT_EQ(digest, expected) << length << " cut at " << cut;
+        }
+        RowDigest bytewise;
+        hasher.add({}, true, false, bytewise);
+        for (std::size_t i = 0; i < length; ++i) {
+            hasher.add(row.substr(i, 1), false, i + 1 == length, bytewise);
+        }
+        if (length == 0) {
+            hasher.add({}, false, true, bytewise);
+        }
+        ASSERT_EQ(bytewise, expected) << length;
+        RowDigest whole;
+        hasher.add(row, true, true, whole);
+        ASSERT_EQ(whole, expected) << length;
+    }
+}
+
+TEST(CopyStreamDigest, BinaryRowsOfSeveralMiBInSmallChunksGiveTheRowDigest) {
+    std::mt19937_64 random(3);
+    std::string noise(std::size_t{3} << 20, '\0');
+    for (char& c : noise) {
+        c = static_cast<char>(random());
+    }
+    const Rows rows = {{"small", std::nullopt},
+                       {noise, std::string(std::size_t{2} << 20, 'n')},
+                       {"", ""},
+                       {std::string(std::size_t{5} << 20, 'x'), "tail"}};
+    const std::string bytes = stream(rows);
+    std::vector<std::string> tuples;
+    for (const auto& row : rows) {
+        tuples.push_back(tuple(row));
+    }
+    const RowDigest expected = digestOf(tuples);
+    for (const std::size_t chunk : {std::size_t{1000}, std::size_t{65536}, bytes.size()}) {
+        StreamDigest digest(true);
+        for (std::size_t pos = 0; pos < bytes.size(); pos += chunk) {
+            digest.feed(std::string_view(bytes).substr(pos, chunk));
+            // Nothing of a row is held: at most the fixed header bytes while they arrive.
+            EXPECT_EQ(digest.bufferedBytes(), 0u);
+        }
+        digest.finish();
+        EXPECT_EQ(digest.digest(), expected) << chunk;
+        EXPECT_EQ(digest.partialRowBytes(), 0u);
+    }
+    StreamDigest cut(true);
+    cut.feed(std::string_view(bytes).substr(0, bytes.size() / 2));
+    EXPECT_GT(cut.partialRowBytes(), std::uint64_t{1} << 20);
+    EXPECT_EQ(cut.bufferedBytes(), 0u);
+    expectThrowsWith<FormatError>([&] { cut.finish(); }, "without the end-of-data trailer");
+    StreamDigest header_only(true);
+    header_only.feed(std::string_view(bytes).substr(0, 7));
+    EXPECT_EQ(header_only.bufferedBytes(), 7u);
+}
+
+TEST(CopyStreamDigest, TextLinesAreHashedAsTheyArrive) {
+    const std::vector<std::string> lines = {"1\talice", "", std::string(300000, 'l'), "3\t\\N",
+                                            std::string(70, 'm')};
+    std::string text;
+    for (const std::string& line : lines) {
+        text += line + "\n";
+    }
+    const RowDigest expected = digestOf(lines);
+    for (const std::size_t chunk :
+         {std::size_t{1}, std::size_t{7}, std::size_t{4096}, text.size()}) {
+        StreamDigest digest(false);
+        for (std::size_t pos = 0; pos < text.size(); pos += chunk) {
+            digest.feed(std::string_view(text).substr(pos, chunk));
+            EXPECT_EQ(digest.bufferedBytes(), 0u);
+        }
+        digest.finish();
+        EXPECT_EQ(digest.digest(), expected) << chunk;
+    }
+    StreamDigest cut(false);
+    cut.feed("1\talice\n2\tbo");
+    EXPECT_EQ(cut.partialRowBytes(), 4u);
+    expectThrowsWith<FormatError>([&] { cut.finish(); }, "COPY text stream ended inside a row");
+}
+
+TEST(CopyDigestSink, PassesTheStreamOnAndDigestsIt) {
+    struct Collect : ChunkSink {
+        std::string bytes;
+        bool finished = false;
+        void write(std::string_view chunk) override { bytes.append(chunk); }
+        void finish() override { finished = true; }
+    } collect;
+    const std::string bytes = stream(sampleRows());
+    DigestSink sink(true, &collect);
+    for (std::size_t pos = 0; pos < bytes.size(); pos += 333) {
+        sink.write(std::string_view(bytes).substr(pos, 333));
+    }
+    sink.finish();
+    EXPECT_EQ(collect.bytes, bytes);
+    EXPECT_TRUE(collect.finished);
+    std::vector<std::string> tuples;
+    for (const auto& row : sampleRows()) {
+        tuples.push_back(tuple(row));
+    }
+    EXPECT_EQ(sink.digest(), digestOf(tuples));
 }
 
 // --- BinaryWriter -----------------------------------------------------------------------------

@@ -238,7 +238,7 @@ void expectSampleNumbers(const nlohmann::json& report, const Sample& s) {
     EXPECT_EQ(report["status"], "complete");
     EXPECT_EQ(report["problems"].size(), 0u);
     EXPECT_EQ(report["file"]["size_bytes"], fs::file_size(s.path));
-    EXPECT_EQ(report["file"]["format_version"], 1);
+    EXPECT_EQ(report["file"]["format_version"], 2);
     EXPECT_EQ(report["file"]["writer"], "pgsluice 0.1.0");
     EXPECT_EQ(report["file"]["io"], "sync");
     EXPECT_EQ(report["source"]["host"], "db.example.com");

@@ -5,6 +5,14 @@
 // match the frames that were read, and the stream must end exactly after the trailer. A stream
 // that stops earlier is reported as truncated: frames handed out before that were intact, and the
 // unit-end frames seen so far tell which units are complete.
+//
+// Version 2 archives (see format.hpp): an abandoned unit-end frame (header.abandoned()) is handed
+// out like any frame. It voids the data frames of its unit handed out since the unit's start or
+// its previous abandoned unit-end: a caller discards the rows it took from them (a retried unit
+// then starts again at seq 0). Only the unit-end frame without the flag closes the unit. A
+// continued data frame (header.continued()) ends inside a row that the unit's next data frame
+// continues: the payloads of a unit's frames concatenate into its COPY stream whatever the
+// flags.
 
 #include <cstdint>
 #include <memory>
@@ -32,7 +40,7 @@ struct Frame {
 class ArchiveReader {
   public:
     // Opens `path` and reads its file header; throws Error if it cannot be opened, FormatError
-    // if it is not a version 1 pgsluice archive.
+    // if it is not a pgsluice archive of a version this code reads (1 or 2).
     static ArchiveReader open(const std::string& path, io::IoMode mode = io::IoMode::automatic);
 
     // Reads from `input` (e.g. standard input) starting with the file header, which is read and

@@ -32,6 +32,9 @@ struct ArchiveWriterOptions {
     std::string writer_name = "pgsluice";
     // appendBlob() splits its bytes into frames of at most this many raw bytes.
     std::size_t blob_chunk_size = std::size_t{16} << 20;
+    // The format version written in the file header: format_version, or 1 (for tests and
+    // readers of version 1 only; abandonUnit() and continued frames are refused then).
+    std::uint16_t format_version = archive::format_version;
 };
 
 // What endUnit() recorded for a unit.
@@ -65,8 +68,8 @@ class ArchiveWriter {
 
     // Appends one whole frame built by FrameEncoder::encode() (data, schema or manifest).
     // Thread-safe. Throws FormatError if the frame is malformed or breaks the order of its unit
-    // (seq must count 0, 1, 2... per unit, nothing after endUnit()); nothing is written then.
-    // Throws Error if writing fails; the writer is then unusable.
+    // (seq must count 0, 1, 2... per attempt at a unit, nothing after endUnit()); nothing is
+    // written then. Throws Error if writing fails; the writer is then unusable.
     void appendFrame(std::string_view frame);
 
     // Encodes `bytes` as the whole schema or manifest stream (`type`, `unit`), in frames of at
@@ -76,8 +79,16 @@ class ArchiveWriter {
 
     // Closes data unit `unit` with a unit-end frame that records its data frame count and total
     // rows (a unit without data frames is closed with 0 and 0). Thread-safe. Throws FormatError
-    // if the unit is already closed.
+    // if the unit is already closed or its last data frame is continued (its last row would be
+    // cut off).
     UnitSummary endUnit(std::uint32_t unit);
+
+    // Voids the data frames of unit `unit` appended since its start (or since its previous
+    // abandonUnit()) with an abandoned unit-end frame that records their count and rows: a
+    // reader ignores them, and the unit's next data frame has seq 0 again (a retried unit is
+    // written from its start). The unit stays open: endUnit() still closes it. Thread-safe.
+    // Throws FormatError if the unit is already closed or the archive is version 1.
+    void abandonUnit(std::uint32_t unit);
 
     // Waits until no write is in flight: a thread that appended must call it before it ends
     // (see io::FileWriter::settle()). Thread-safe. Throws Error if a write failed.

@@ -1,7 +1,13 @@
 #pragma once
 
-// Version 1 of the pgsluice archive format: byte layouts, limits, and the checks every reader
-// applies to the fixed-size parts. docs/archive-format.md is the prose version of this file.
+// Version 2 of the pgsluice archive format (and what a reader needs of version 1): byte layouts,
+// limits, and the checks every reader applies to the fixed-size parts. docs/archive-format.md is
+// the prose version of this file.
+//
+// Version 2 adds two frame flags to version 1, nothing else: `continued` (a data frame that ends
+// inside a row the unit's next data frame continues) and `abandoned` (a unit-end frame that voids
+// the data frames of one attempt at the unit instead of closing it). A version 1 archive must not
+// use them.
 //
 //   file header | frame | frame | ... | footer frame | trailer
 //
@@ -20,8 +26,10 @@ namespace pgsluice::archive {
 
 // The first 8 bytes of every archive.
 inline constexpr std::string_view file_magic{"PGSLUICE", 8};
-// The format version this code writes and the only one it reads.
-inline constexpr std::uint16_t format_version = 1;
+// The format version this code writes (by default) and the newest one it reads.
+inline constexpr std::uint16_t format_version = 2;
+// The oldest format version this code reads (and can write, for tests and old readers).
+inline constexpr std::uint16_t min_format_version = 1;
 // The first 4 bytes of every frame: lets a reader tell a frame boundary from garbage at once.
 inline constexpr std::string_view frame_magic{"PGSF", 4};
 // The last 8 bytes of every complete archive.
@@ -55,7 +63,17 @@ inline constexpr std::size_t trailer_size = 40;
 // Frame flag bits.
 inline constexpr std::uint8_t flag_compressed = 0x01;  // payload is one zstd frame
 inline constexpr std::uint8_t flag_final = 0x02;       // last frame of a schema/manifest stream
-inline constexpr std::uint8_t known_frame_flags = flag_compressed | flag_final;
+// Version 2, data frames only: the payload ends inside a row that the unit's next data frame
+// continues; the frame's rows count the rows that end in it.
+inline constexpr std::uint8_t flag_continued = 0x04;
+// Version 2, unit-end frames only: closes an attempt at the unit, not the unit; the unit's data
+// frames since its start (or its previous abandoned unit-end) are void, and its next data frame
+// has seq 0 again.
+inline constexpr std::uint8_t flag_abandoned = 0x08;
+inline constexpr std::uint8_t known_frame_flags =
+    flag_compressed | flag_final | flag_continued | flag_abandoned;
+// The flags a version 1 archive may use.
+inline constexpr std::uint8_t version1_frame_flags = flag_compressed | flag_final;
 
 // --- types -----------------------------------------------------------------------------------
 
@@ -63,8 +81,9 @@ inline constexpr std::uint8_t known_frame_flags = flag_compressed | flag_final;
 enum class FrameType : std::uint8_t {
     schema = 1,    // pg_dump custom-format bytes (engine-defined), possibly split over frames
     manifest = 2,  // JSON bytes (engine-defined), possibly split over frames
-    data = 3,      // whole COPY BINARY rows of one work unit
-    unit_end = 4,  // closes a unit: header seq = its data frame count, rows = its total rows
+    data = 3,      // COPY rows of one work unit (whole rows, or a row continued: flag_continued)
+    unit_end = 4,  // closes a unit (or, flag_abandoned, one attempt at it): seq = its data frame
+                   // count, rows = its total rows
     footer = 5,    // the index of every other frame
 };
 
@@ -90,6 +109,10 @@ struct FrameHeader {
     bool compressed() const noexcept { return (flags & flag_compressed) != 0; }
     // True on the last frame of a schema or manifest stream.
     bool final() const noexcept { return (flags & flag_final) != 0; }
+    // True on a data frame whose payload ends inside a row the unit's next data frame continues.
+    bool continued() const noexcept { return (flags & flag_continued) != 0; }
+    // True on a unit-end frame that voids an attempt at the unit instead of closing it.
+    bool abandoned() const noexcept { return (flags & flag_abandoned) != 0; }
     // Header plus stored payload: the bytes the frame occupies in the file.
     std::uint64_t frameLength() const noexcept { return frame_header_size + stored_length; }
     bool operator==(const FrameHeader&) const = default;
@@ -145,7 +168,8 @@ std::string encodeFileHeader(const ArchiveHeader& header);
 
 // Checks the first 16 bytes of an archive (magic, version, required flags, header length) and
 // returns the header length; throws FormatError naming `source` and both versions when the
-// version is not ours. `prefix` must hold 16 bytes.
+// version is not one we read (min_format_version to format_version). `prefix` must hold 16
+// bytes.
 std::uint32_t checkFileHeaderPrefix(std::string_view prefix, std::string_view source);
 
 // Decodes and verifies a whole file header (checksum included); throws FormatError.
@@ -155,11 +179,12 @@ ArchiveHeader decodeFileHeader(std::string_view bytes, std::string_view source);
 void encodeFrameHeader(const FrameHeader& header, char* out) noexcept;
 
 // Decodes 40 frame header bytes found at `offset` of `source` and checks every field that can
-// be checked alone: magic, known type and flags, zero reserved bytes, lengths within the limits
-// and consistent with the compression flag, type-specific rules. Throws FormatError naming the
-// source, offset and (when readable) type, unit and seq. The checksum is not verified here.
-FrameHeader decodeFrameHeader(std::string_view bytes, std::string_view source,
-                              std::uint64_t offset);
+// be checked alone: magic, known type and flags (the flags `version` of the archive allows),
+// zero reserved bytes, lengths within the limits and consistent with the compression flag,
+// type-specific rules. Throws FormatError naming the source, offset and (when readable) type,
+// unit and seq. The checksum is not verified here.
+FrameHeader decodeFrameHeader(std::string_view bytes, std::string_view source, std::uint64_t offset,
+                              std::uint16_t version = format_version);
 
 // The checksum of a frame: XXH3-64 of its first 32 header bytes followed by its stored payload.
 std::uint64_t frameChecksum(std::string_view header_bytes, std::string_view stored) noexcept;
@@ -168,9 +193,10 @@ std::uint64_t frameChecksum(std::string_view header_bytes, std::string_view stor
 void appendIndexEntry(std::string& out, const IndexEntry& entry);
 
 // Decodes one 44-byte index entry (entry number `position`, for messages) and checks its
-// header fields as decodeFrameHeader does; throws FormatError.
+// header fields as decodeFrameHeader does for an archive of `version`; throws FormatError.
 IndexEntry decodeIndexEntry(std::string_view bytes, std::string_view source,
-                            std::uint64_t footer_offset, std::uint64_t position);
+                            std::uint64_t footer_offset, std::uint64_t position,
+                            std::uint16_t version = format_version);
 
 // The 40 trailer bytes for `trailer`.
 std::string encodeTrailer(const Trailer& trailer);
@@ -179,7 +205,8 @@ std::string encodeTrailer(const Trailer& trailer);
 // FormatError.
 Trailer decodeTrailer(std::string_view bytes, std::string_view source, std::uint64_t offset);
 
-// "data frame (unit 7, seq 3)": how messages name a frame.
+// "data frame (unit 7, seq 3)", "abandoned unit-end frame (unit 7, seq 2)": how messages name a
+// frame.
 std::string describeFrame(const FrameHeader& header);
 
 }  // namespace pgsluice::archive

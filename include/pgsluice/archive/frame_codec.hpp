@@ -37,10 +37,20 @@ class FrameEncoder {
 
     // The bytes of one frame carrying `raw`: compressed as one independent zstd frame when that
     // makes it smaller, stored as is otherwise. `final` marks the last frame of a schema or
-    // manifest stream. The view stays valid until the next encode(). Throws Error if `raw`
-    // exceeds max_raw_length (max_footer_raw_length for the footer).
+    // manifest stream; `continued` (version 2, data frames only) a data frame that ends inside a
+    // row the unit's next data frame continues. The view stays valid until the next encode().
+    // Throws Error if `raw` exceeds max_raw_length (max_footer_raw_length for the footer) or
+    // `continued` is set on another type than data.
     std::string_view encode(FrameType type, std::uint32_t unit, std::uint32_t seq,
-                            std::uint64_t rows, std::string_view raw, bool final = false);
+                            std::uint64_t rows, std::string_view raw, bool final = false,
+                            bool continued = false);
+
+    // encode() with the flag bits given: any of flag_final, flag_continued, flag_abandoned
+    // (flag_compressed is the encoder's choice and ignored here). Does not check which type may
+    // carry which flag: the archive writer and readers do (tests use it to forge frames).
+    // Throws Error on an unknown bit or an oversized payload.
+    std::string_view encodeWithFlags(FrameType type, std::uint32_t unit, std::uint32_t seq,
+                                     std::uint64_t rows, std::string_view raw, std::uint8_t flags);
 
     // The zstd level in use.
     int level() const noexcept { return compressor_.level(); }

@@ -18,14 +18,18 @@
 
 namespace pgsluice::archive {
 
-// The data frames of one unit, from the index.
+// The data frames of one unit, from the index. A unit written in several attempts (version 2:
+// a retried unit, its earlier attempts closed by abandoned unit-end frames) is described by its
+// last attempt, the one its closing unit-end frame closes: the earlier attempts' frames are void
+// and appear only in entries().
 struct UnitInfo {
     std::uint32_t unit = 0;
     std::vector<std::size_t> frames;  // positions in SeekableArchive::entries(), seq order
-    std::size_t end_frame = 0;        // position of its unit-end frame
-    std::uint64_t rows = 0;
-    std::uint64_t raw_bytes = 0;
-    std::uint64_t stored_bytes = 0;
+    std::size_t end_frame = 0;        // position of its (closing) unit-end frame
+    std::uint64_t rows = 0;           // of `frames`
+    std::uint64_t raw_bytes = 0;      // of `frames`
+    std::uint64_t stored_bytes = 0;   // of `frames`
+    std::uint32_t attempts = 1;       // 1 + the abandoned attempts before the last one
 };
 
 // An archive opened through its footer. Move-only. After construction every member is const
@@ -33,7 +37,7 @@ struct UnitInfo {
 class SeekableArchive {
   public:
     // Opens `path` and checks header, trailer and index; throws Error if it cannot be read,
-    // FormatError if it is damaged, truncated or not a version 1 archive.
+    // FormatError if it is damaged, truncated or not an archive of version 1 or 2.
     static SeekableArchive open(const std::string& path, io::IoMode mode = io::IoMode::automatic);
 
     // Same, over an already open regular file; throws Error if `input` is not seekable.

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "pgsluice/copy/chunk_stream.hpp"
-#include "pgsluice/copy/row_splitter.hpp"
+#include "pgsluice/copy/row_stream.hpp"
 
 namespace pgsluice::copy {
 
@@ -30,22 +32,52 @@ struct RowDigest {
     bool operator==(const RowDigest&) const = default;
 };
 
+// Hashes rows whose bytes arrive in pieces, adding each to a RowDigest exactly as
+// RowDigest::addRow() of its whole bytes would, without holding the row: a row that comes in one
+// piece is hashed at once, a longer one through two XXH3 streaming states (seed 0 and the
+// second seed), allocated the first time a row spans pieces. Move-only.
+class RowHasher {
+  public:
+    RowHasher();
+    ~RowHasher();
+    RowHasher(RowHasher&&) noexcept;
+    RowHasher& operator=(RowHasher&&) noexcept;
+
+    // Hashes the next piece of a row: `first` when the row starts with it (an unfinished row
+    // before it is dropped), `last` when the row ends with it, and then adds the row to `digest`.
+    void add(std::string_view piece, bool first, bool last, RowDigest& digest);
+
+  private:
+    struct States;
+    std::unique_ptr<States> states_;
+};
+
 // Digests a COPY TO STDOUT stream fed in arbitrary chunks: binary (each tuple's bytes, header
-// and trailer excluded) or text (each line). Malformed binary input throws FormatError.
+// and trailer excluded) or text (each line, without its newline). Malformed binary input throws
+// FormatError (the checks of copy::RowStream). Rows are hashed as they arrive: the digest holds
+// no row whatever its size, only constant state.
 class StreamDigest {
   public:
     explicit StreamDigest(bool binary) : binary_(binary) {}
 
-    // Digests the rows completed by this chunk.
+    // Digests the bytes of this chunk, adding the rows it completes.
     void feed(std::string_view chunk);
-    // Checks the stream ended where a stream may end (binary: after the trailer).
+    // Checks the stream ended where a stream may end (binary: after the trailer; text: after a
+    // newline).
     void finish();
     const RowDigest& digest() const { return digest_; }
+    // Stream bytes held in copies: at most the 19 fixed bytes of a binary header while it
+    // arrives, never a row or line.
+    std::size_t bufferedBytes() const noexcept { return binary_ ? rows_.bufferedBytes() : 0; }
+    // Bytes of the row or line in progress received so far (hashed, not held).
+    std::uint64_t partialRowBytes() const noexcept;
 
   private:
     bool binary_;
-    RowSplitter splitter_;
-    std::string partial_line_;  // text mode: a line cut by a chunk boundary
+    RowStream rows_;                  // binary
+    std::uint64_t partial_line_ = 0;  // text: bytes of the line in progress
+    bool in_line_ = false;            // text: a line has started and not ended
+    RowHasher hasher_;
     RowDigest digest_;
 };
 

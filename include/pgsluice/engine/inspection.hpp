@@ -42,13 +42,16 @@ struct Inspection {
 // read before the damage.
 Inspection inspectArchive(const std::string& file, io::IoMode io, bool verify);
 
-// What the index says about one data unit.
+// What the index says about one data unit. The counters are those of its last attempt: an
+// abandoned unit-end frame (a retried unit, format version 2) voids the frames before it and
+// restarts them.
 struct UnitFrames {
     std::uint64_t data_frames = 0;
     std::uint64_t rows = 0;  // sum of its data frames' rows
     std::uint64_t raw_bytes = 0;
     std::uint64_t stored_bytes = 0;
-    bool closed = false;  // its unit-end frame is among the frames
+    bool closed = false;         // its (closing) unit-end frame is among the frames
+    std::uint32_t attempts = 1;  // 1 + its abandoned attempts
 };
 
 // The data units of `frames`, by unit id.
