@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REQUIRED_PACKAGES=(
   build-essential cmake ninja-build pkg-config g++
   libpq-dev postgresql postgresql-contrib postgresql-client
-  libzstd-dev liburing-dev libxxhash-dev libcli11-dev libyaml-cpp-dev
+  libzstd-dev liburing-dev libxxhash-dev libcli11-dev libyaml-cpp-dev libre2-dev
   nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   pgcopydb time
 )

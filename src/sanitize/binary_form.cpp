@@ -7,6 +7,7 @@
 
 #include "pgsluice/error.hpp"
 #include "pgsluice/hex.hpp"
+#include "pgsluice/sanitize/numeric.hpp"
 
 namespace pgsluice::sanitize {
 
@@ -249,6 +250,61 @@ std::string encodeUuid(std::string_view text) {
     return out;
 }
 
+std::string encodeNumericConstant(const ColumnType& type, std::string_view text) {
+    Decimal value;
+    if (!parseDecimal(text, value)) {
+        refuse(quoted(text) +
+               " is not a numeric; write a decimal number such as 12.50 or -3 (1.5e3, NaN and "
+               "Infinity are read too)");
+    }
+    if (type.precision >= 0 && !value.special()) {
+        const std::string declared =
+            "numeric(" + std::to_string(type.precision) + "," + std::to_string(type.scale) + ")";
+        if (type.scale >= 0 && value.scale > type.scale) {
+            refuse(quoted(text) + " has " + std::to_string(value.scale) +
+                   " digits after the point but the column is " + declared + "; write at most " +
+                   std::to_string(type.scale));
+        }
+        if (type.scale < 0) {
+            // numeric(p,-s) stores multiples of 10^s: the last s digits must be zeros.
+            const std::size_t zeros = static_cast<std::size_t>(-type.scale) +
+                                      static_cast<std::size_t>(value.scale);
+            const bool multiple =
+                value.digits.size() <= zeros
+                    ? value.digits.empty()
+                    : value.digits.find_first_not_of('0', value.digits.size() - zeros) ==
+                          std::string::npos;
+            if (!multiple) {
+                refuse(quoted(text) + " is not a multiple of 1" +
+                       std::string(static_cast<std::size_t>(-type.scale), '0') +
+                       ", which the column " + declared + " stores");
+            }
+        }
+        const long integer_digits =
+            static_cast<long>(value.digits.size()) - static_cast<long>(value.scale);
+        const long allowed = static_cast<long>(type.precision) - type.scale;
+        if (integer_digits > allowed) {
+            refuse(quoted(text) + " is too large for the column " + declared + ": it holds at most " +
+                   std::to_string(std::max(allowed, 0L)) + " digits before the point");
+        }
+        if (type.scale > value.scale) {
+            value.digits.append(static_cast<std::size_t>(type.scale - value.scale), '0');
+            value.scale = type.scale;
+            if (value.digits.find_first_not_of('0') == std::string::npos) {
+                value.digits.clear();
+            }
+        }
+    }
+    if (type.precision >= 0 && (value.sign == numeric_plus_infinity ||
+                                value.sign == numeric_minus_infinity)) {
+        refuse(quoted(text) + " is infinite, which a numeric column with a precision cannot hold; "
+               "write a finite number");
+    }
+    std::string out;
+    appendNumeric(value, out);
+    return out;
+}
+
 std::string encodeText(const ColumnType& type, std::string_view text) {
     if (!isValidUtf8(text)) {
         refuse("the constant is not valid UTF-8; write it in UTF-8");
@@ -415,6 +471,13 @@ std::string encodeConstant(const ColumnType& type, std::string_view text) {
             return encodeBoolean(text);
         case TypeKind::uuid:
             return encodeUuid(text);
+        case TypeKind::numeric:
+            return encodeNumericConstant(type, text);
+        case TypeKind::float4:
+        case TypeKind::float8:
+        case TypeKind::bytea:
+        case TypeKind::inet:
+        case TypeKind::cidr:
         case TypeKind::other:
             break;
     }

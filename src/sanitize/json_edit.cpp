@@ -5,6 +5,7 @@
 
 #include "pgsluice/error.hpp"
 #include "pgsluice/hex.hpp"
+#include "pgsluice/sanitize/transform.hpp"
 
 namespace pgsluice::sanitize {
 
@@ -128,7 +129,7 @@ void appendUtf8(std::string& out, unsigned code) {
 }
 
 // Decodes the escapes of a string body (between the quotes) into OUT; AT is for messages.
-void decodeString(std::string_view body, std::string& out, std::size_t at) {
+void decodeStringAt(std::string_view body, std::string& out, std::size_t at) {
     out.clear();
     for (std::size_t i = 0; i < body.size(); ++i) {
         const char c = body[i];
@@ -180,32 +181,197 @@ void decodeString(std::string_view body, std::string& out, std::size_t at) {
     }
 }
 
+JsonScratch& scratchJson(Scratch& scratch) {
+    return scratch.json;
+}
+
 }  // namespace
 
-JsonEditor::JsonEditor(const std::vector<JsonEdit>& edits) {
+void decodeJsonString(std::string_view body, std::string& out) {
+    decodeStringAt(body, out, 0);
+}
+
+void appendJsonString(std::string_view text, std::string& out) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t run = 0;  // start of the characters not yet copied
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        out.append(text.substr(run, i - run));
+        run = i + 1;
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default: {
+                const char escape[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                out.append(escape, sizeof escape);
+            }
+        }
+    }
+    out.append(text.substr(run));
+    out += '"';
+}
+
+bool isJsonNumber(std::string_view text) noexcept {
+    std::size_t pos = 0;
+    auto digits = [&] {
+        const std::size_t start = pos;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            ++pos;
+        }
+        return pos - start;
+    };
+    if (pos < text.size() && text[pos] == '-') {
+        ++pos;
+    }
+    if (pos < text.size() && text[pos] == '0') {
+        ++pos;
+    } else if (digits() == 0) {
+        return false;
+    }
+    if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        if (digits() == 0) {
+            return false;
+        }
+    }
+    if (pos < text.size() && (text[pos] == 'e' || text[pos] == 'E')) {
+        ++pos;
+        if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+            ++pos;
+        }
+        if (digits() == 0) {
+            return false;
+        }
+    }
+    return pos == text.size();
+}
+
+JsonEditor::JsonEditor(const std::vector<JsonEdit>& edits,
+                       const std::vector<JsonValueRule>& rules) {
     nodes_.emplace_back();
     for (const JsonEdit& edit : edits) {
-        int node = 0;
-        std::size_t start = 0;
-        while (true) {
-            const std::size_t dot = edit.path.find('.', start);
-            const std::string key =
-                edit.path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-            int next = child(node, key);
-            if (next < 0) {
-                next = static_cast<int>(nodes_.size());
-                nodes_.push_back(Node{key, Node::Action::descend, {}, {}});
-                nodes_[static_cast<std::size_t>(node)].children.push_back(next);
-            }
-            node = next;
-            if (dot == std::string::npos) {
-                break;
-            }
-            start = dot + 1;
-        }
-        Node& leaf = nodes_[static_cast<std::size_t>(node)];
+        Node& leaf = nodes_[static_cast<std::size_t>(addPath(edit.path, false))];
         leaf.action = edit.remove ? Node::Action::remove : Node::Action::set;
         leaf.value = edit.value;
+    }
+    for (const JsonValueRule& rule : rules) {
+        Node& leaf = nodes_[static_cast<std::size_t>(addPath(rule.path, true))];
+        leaf.action = Node::Action::rewrite;
+        leaf.rewriter = rule.rewriter;
+        has_rules_ = true;
+    }
+    resolve(0);
+}
+
+int JsonEditor::newNode(std::string key) {
+    nodes_.push_back(Node{std::move(key), Node::Action::descend, {}, nullptr, {}, -1});
+    return static_cast<int>(nodes_.size() - 1);
+}
+
+int JsonEditor::addPath(std::string_view path, bool wildcards) {
+    int node = 0;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t dot = path.find('.', start);
+        const std::string key(
+            path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        int next = -1;
+        if (wildcards && key == "*") {
+            next = nodes_[static_cast<std::size_t>(node)].any;
+            if (next < 0) {
+                next = newNode(key);
+                nodes_[static_cast<std::size_t>(node)].any = next;
+            }
+        } else {
+            next = child(node, key);
+            if (next < 0) {
+                next = newNode(key);
+                nodes_[static_cast<std::size_t>(node)].children.push_back(next);
+            }
+        }
+        node = next;
+        if (dot == std::string_view::npos) {
+            return node;
+        }
+        start = dot + 1;
+    }
+}
+
+// Copies the subtree at FROM into the node INTO (whose key stays). Paths were checked not to
+// overlap, so a leaf never meets a leaf or an inner node here; a leaf INTO is left alone.
+void JsonEditor::merge(int into, int from) {
+    if (nodes_[static_cast<std::size_t>(into)].action != Node::Action::descend) {
+        return;
+    }
+    if (nodes_[static_cast<std::size_t>(from)].action != Node::Action::descend) {
+        Node& target = nodes_[static_cast<std::size_t>(into)];
+        const Node& source = nodes_[static_cast<std::size_t>(from)];
+        if (target.children.empty() && target.any < 0) {
+            target.action = source.action;
+            target.value = source.value;
+            target.rewriter = source.rewriter;
+        }
+        return;
+    }
+    const std::vector<int> children = nodes_[static_cast<std::size_t>(from)].children;
+    for (const int c : children) {
+        const std::string key = nodes_[static_cast<std::size_t>(c)].key;
+        int target = child(into, key);
+        if (target < 0) {
+            target = newNode(key);
+            nodes_[static_cast<std::size_t>(into)].children.push_back(target);
+        }
+        merge(target, c);
+    }
+    const int any = nodes_[static_cast<std::size_t>(from)].any;
+    if (any >= 0) {
+        int target = nodes_[static_cast<std::size_t>(into)].any;
+        if (target < 0) {
+            target = newNode("*");
+            nodes_[static_cast<std::size_t>(into)].any = target;
+        }
+        merge(target, any);
+    }
+}
+
+// Gives every literal child of NODE what `*` at NODE holds too, so that an object member
+// follows exactly one node: its literal child if there is one, else `*`.
+void JsonEditor::resolve(int node) {
+    const int any = nodes_[static_cast<std::size_t>(node)].any;
+    const std::vector<int> children = nodes_[static_cast<std::size_t>(node)].children;
+    if (any >= 0) {
+        for (const int c : children) {
+            merge(c, any);
+        }
+    }
+    for (const int c : children) {
+        resolve(c);
+    }
+    if (any >= 0) {
+        resolve(any);
     }
 }
 
@@ -218,19 +384,102 @@ int JsonEditor::child(int parent, std::string_view key) const {
     return -1;
 }
 
+int JsonEditor::member(int parent, std::string_view key) const {
+    const int literal = child(parent, key);
+    return literal >= 0 ? literal : nodes_[static_cast<std::size_t>(parent)].any;
+}
+
+void JsonEditor::edit(std::string_view document, std::string& out, Scratch& scratch) const {
+    editDocument(document, out, scratchJson(scratch), &scratch);
+}
+
 void JsonEditor::edit(std::string_view document, std::string& out, JsonScratch& scratch) const {
+    if (has_rules_) {
+        throw Error("internal error: a JSON editor with value rules needs the worker's scratch");
+    }
+    editDocument(document, out, scratch, nullptr);
+}
+
+void JsonEditor::editDocument(std::string_view document, std::string& out, JsonScratch& scratch,
+                              Scratch* outer) const {
     const std::size_t pos = skipSpace(document, 0);
-    if (pos >= document.size() || document[pos] != '{' || nodes_[0].children.empty()) {
-        out.append(document);  // arrays, scalars and JSON null have no keys to edit
+    const Node& root = nodes_[0];
+    const bool object = pos < document.size() && document[pos] == '{' &&
+                        (!root.children.empty() || root.any >= 0);
+    const bool array = pos < document.size() && document[pos] == '[' && root.any >= 0;
+    if (!object && !array) {
+        out.append(document);  // scalars and JSON null have no keys to edit
         return;
     }
     out.append(document.substr(0, pos));
-    const std::size_t end = editObject(document, pos, 0, out, scratch);
+    const std::size_t end = object ? editObject(document, pos, 0, out, scratch, outer)
+                                   : editArray(document, pos, root.any, out, scratch, outer);
     out.append(document.substr(end));
 }
 
+std::size_t JsonEditor::editValue(std::string_view text, std::size_t value, int node,
+                                  std::string& out, JsonScratch& scratch, Scratch* outer) const {
+    const Node& target = nodes_[static_cast<std::size_t>(node)];
+    if (target.action == Node::Action::rewrite) {
+        const std::size_t value_end = skipValue(text, value);
+        if (outer == nullptr) {
+            throw Error("internal error: a JSON value rule without the worker's scratch");
+        }
+        target.rewriter->rewrite(text.substr(value, value_end - value), out, *outer);
+        return value_end;
+    }
+    if (target.action == Node::Action::set) {
+        out.append(target.value);
+        return skipValue(text, value);
+    }
+    if (target.action == Node::Action::descend && value < text.size()) {
+        if (text[value] == '{') {
+            return editObject(text, value, node, out, scratch, outer);
+        }
+        if (text[value] == '[' && target.any >= 0) {
+            return editArray(text, value, target.any, out, scratch, outer);
+        }
+    }
+    const std::size_t value_end = skipValue(text, value);
+    out.append(text.substr(value, value_end - value));
+    return value_end;
+}
+
+std::size_t JsonEditor::editArray(std::string_view text, std::size_t pos, int element,
+                                  std::string& out, JsonScratch& scratch, Scratch* outer) const {
+    out += '[';
+    ++pos;
+    while (true) {
+        const std::size_t chunk = pos;
+        pos = skipSpace(text, pos);
+        if (pos >= text.size()) {
+            malformed(pos, "unterminated array");
+        }
+        out.append(text.substr(chunk, pos - chunk));  // the element's leading blanks
+        if (text[pos] == ']') {
+            out += ']';
+            return pos + 1;
+        }
+        const std::size_t value_end = editValue(text, pos, element, out, scratch, outer);
+        const std::size_t after = skipSpace(text, value_end);
+        if (after >= text.size()) {
+            malformed(after, "unterminated array");
+        }
+        out.append(text.substr(value_end, after - value_end));
+        if (text[after] == ',') {
+            out += ',';
+            pos = after + 1;
+        } else if (text[after] == ']') {
+            out += ']';
+            return after + 1;
+        } else {
+            malformed(after, "',' or ']' was expected after an array element");
+        }
+    }
+}
+
 std::size_t JsonEditor::editObject(std::string_view text, std::size_t pos, int node,
-                                   std::string& out, JsonScratch& scratch) const {
+                                   std::string& out, JsonScratch& scratch, Scratch* outer) const {
     out += '{';
     ++pos;
     bool first_kept = true;
@@ -264,7 +513,7 @@ std::size_t JsonEditor::editObject(std::string_view text, std::size_t pos, int n
         const std::size_t key_end = scanString(text, pos, escaped);
         std::string_view key = text.substr(pos + 1, key_end - pos - 2);
         if (escaped) {
-            decodeString(key, scratch.key, pos);
+            decodeStringAt(key, scratch.key, pos);
             key = scratch.key;
         }
         pos = skipSpace(text, key_end);
@@ -272,7 +521,7 @@ std::size_t JsonEditor::editObject(std::string_view text, std::size_t pos, int n
             malformed(pos, "':' was expected after an object key");
         }
         const std::size_t value = skipSpace(text, pos + 1);
-        const int match = child(node, key);
+        const int match = member(node, key);
         const Node* target = match < 0 ? nullptr : &nodes_[static_cast<std::size_t>(match)];
         std::size_t value_end = 0;
         if (target != nullptr && target->action == Node::Action::remove) {
@@ -283,13 +532,9 @@ std::size_t JsonEditor::editObject(std::string_view text, std::size_t pos, int n
             }
             out.append(first_kept ? opening_blanks : text.substr(chunk, key_start - chunk));
             first_kept = false;
-            if (target != nullptr && target->action == Node::Action::set) {
+            if (target != nullptr) {
                 out.append(text.substr(key_start, value - key_start));
-                out.append(target->value);
-                value_end = skipValue(text, value);
-            } else if (target != nullptr && value < text.size() && text[value] == '{') {
-                out.append(text.substr(key_start, value - key_start));
-                value_end = editObject(text, value, match, out, scratch);
+                value_end = editValue(text, value, match, out, scratch, outer);
             } else {
                 value_end = skipValue(text, value);
                 out.append(text.substr(key_start, value_end - key_start));

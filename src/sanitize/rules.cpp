@@ -2,6 +2,7 @@
 
 #define XXH_INLINE_ALL  // see salt.cpp
 #include <xxhash.h>
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -18,13 +20,23 @@
 
 #include "pgsluice/error.hpp"
 #include "pgsluice/filter/pattern.hpp"
+#include "pgsluice/sanitize/binary_form.hpp"
+#include "pgsluice/sanitize/transform.hpp"
 
 namespace pgsluice::sanitize {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> top_level_keys{"version", "salt_env",
-                                                         "exclude_table_data", "tables", "after"};
+constexpr std::array<std::string_view, 9> top_level_keys{
+    "version", "salt_env", "exclude_table_data", "tables", "after",
+    "keep",    "strict",   "subset",             "virtual_foreign_keys"};
+
+constexpr std::string_view top_level_list =
+    "version, salt_env, exclude_table_data, tables, after, keep, strict, subset and "
+    "virtual_foreign_keys";
+
+// A lookup list larger than this is more likely a wrong file than a list of fake values.
+constexpr std::uintmax_t lookup_max_bytes = std::uintmax_t{64} << 20;
 
 struct TransformName {
     std::string_view name;
@@ -32,7 +44,7 @@ struct TransformName {
     bool takes_option;  // written as a one-key map `{name: option}`
 };
 
-constexpr std::array<TransformName, 12> transform_names{{
+constexpr std::array<TransformName, 19> transform_names{{
     {"null", TransformKind::null_value, false},
     {"set", TransformKind::set, true},
     {"hash", TransformKind::hash, false},
@@ -41,15 +53,168 @@ constexpr std::array<TransformName, 12> transform_names{{
     {"last_name", TransformKind::last_name, false},
     {"full_name", TransformKind::full_name, false},
     {"digits", TransformKind::digits, false},
+    {"phone", TransformKind::phone, false},
     {"keep_first", TransformKind::keep_first, true},
     {"shift_date", TransformKind::shift_date, true},
+    {"noise", TransformKind::noise, true},
+    {"uuid", TransformKind::uuid, false},
+    {"ip", TransformKind::ip, false},
+    {"regex_replace", TransformKind::regex_replace, true},
+    {"lookup", TransformKind::lookup, true},
+    {"json", TransformKind::json, true},
     {"json_remove", TransformKind::json, true},
     {"json_set", TransformKind::json, true},
 }};
 
+// One segment of a JSON path: a key, or `*` (in `json` paths only) for every element/member.
+struct PathSegment {
+    std::string_view text;
+    bool wildcard = false;
+};
+
+std::vector<PathSegment> splitPath(std::string_view path, bool wildcards) {
+    std::vector<PathSegment> segments;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t dot = path.find('.', start);
+        const std::string_view segment =
+            path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        segments.push_back({segment, wildcards && segment == "*"});
+        if (dot == std::string_view::npos) {
+            return segments;
+        }
+        start = dot + 1;
+    }
+}
+
+// True when one path reaches into the other (a prefix, segment by segment, `*` matching any).
+bool pathsOverlap(const std::vector<PathSegment>& a, const std::vector<PathSegment>& b) {
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        if (!a[i].wildcard && !b[i].wildcard && a[i].text != b[i].text) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isSpaceChar(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// Reads an SQL identifier at POS of TEXT: "quoted" (kept as is, "" is a quote) or unquoted
+// (letters, digits, _ and $, not starting with a digit or $; ASCII letters fold to lower case;
+// bytes of multi-byte characters count as letters). Returns false when there is none.
+bool readIdentifier(std::string_view text, std::size_t& pos, std::string& out) {
+    out.clear();
+    if (pos < text.size() && text[pos] == '"') {
+        for (++pos; pos < text.size(); ++pos) {
+            if (text[pos] == '"') {
+                if (pos + 1 < text.size() && text[pos + 1] == '"') {
+                    out += '"';
+                    ++pos;
+                    continue;
+                }
+                ++pos;
+                return !out.empty();
+            }
+            out += text[pos];
+        }
+        return false;  // unterminated
+    }
+    const std::size_t start = pos;
+    while (pos < text.size()) {
+        const char c = text[pos];
+        const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                            static_cast<unsigned char>(c) >= 0x80;
+        const bool digit = (c >= '0' && c <= '9') || c == '$';
+        if (!letter && !(digit && pos > start)) {
+            break;
+        }
+        out += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        ++pos;
+    }
+    return pos > start;
+}
+
+std::size_t skipBlanks(std::string_view text, std::size_t pos) {
+    while (pos < text.size() && isSpaceChar(text[pos])) {
+        ++pos;
+    }
+    return pos;
+}
+
+// Parses `schema.table(col, ...)` (the schema optional) into OUT; false when it is not that.
+bool parseTableColumns(std::string_view text, TableColumns& out) {
+    out = TableColumns{};
+    std::size_t pos = skipBlanks(text, 0);
+    const std::size_t table_start = pos;
+    std::vector<std::string> parts;
+    std::string identifier;
+    while (true) {
+        if (!readIdentifier(text, pos, identifier)) {
+            return false;
+        }
+        parts.push_back(identifier);
+        pos = skipBlanks(text, pos);
+        if (pos < text.size() && text[pos] == '.') {
+            pos = skipBlanks(text, pos + 1);
+            continue;
+        }
+        break;
+    }
+    if (parts.size() > 2 || pos >= text.size() || text[pos] != '(') {
+        return false;
+    }
+    std::string_view table = text.substr(table_start, pos - table_start);
+    while (!table.empty() && isSpaceChar(table.back())) {
+        table.remove_suffix(1);
+    }
+    out.table = std::string(table);
+    out.schema = parts.size() == 2 ? parts[0] : std::string{};
+    out.name = parts.back();
+    pos = skipBlanks(text, pos + 1);
+    while (true) {
+        if (!readIdentifier(text, pos, identifier)) {
+            return false;
+        }
+        out.columns.push_back(identifier);
+        pos = skipBlanks(text, pos);
+        if (pos < text.size() && text[pos] == ',') {
+            pos = skipBlanks(text, pos + 1);
+            continue;
+        }
+        break;
+    }
+    if (pos >= text.size() || text[pos] != ')') {
+        return false;
+    }
+    return skipBlanks(text, pos + 1) == text.size();
+}
+
 std::string jsonQuote(std::string_view text) {
     return nlohmann::json(std::string(text))
         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// `"schema"."name"("col", ...)` with every part JSON-quoted, for the normalised rules.
+std::string canonicalTableColumns(const TableColumns& side) {
+    std::string out = jsonQuote(side.schema) + "." + jsonQuote(side.name) + "(";
+    for (std::size_t i = 0; i < side.columns.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + jsonQuote(side.columns[i]);
+    }
+    return out + ")";
+}
+
+std::string hexOf(const XXH128_hash_t& hash) {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, hash);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (const unsigned char byte : canonical.digest) {
+        out += hex[byte >> 4];
+        out += hex[byte & 15];
+    }
+    return out;
 }
 
 // Levenshtein distance, to suggest the key the user probably meant.
@@ -145,9 +310,8 @@ class Parser {
             return std::move(problems_);
         }
         if (!root.IsMap()) {
-            problem(lineOf(root, 1),
-                    "the rules file must be a mapping with the keys version, salt_env, "
-                    "exclude_table_data, tables and after");
+            problem(lineOf(root, 1), "the rules file must be a mapping with the keys " +
+                                         std::string(top_level_list));
             return std::move(problems_);
         }
         bool saw_version = false;
@@ -173,10 +337,17 @@ class Parser {
                 parseTables(entry.second, line);
             } else if (key == "after") {
                 parseAfter(entry.second, line);
+            } else if (key == "keep") {
+                parseKeep(entry.second, line);
+            } else if (key == "strict") {
+                parseStrict(entry.second, line);
+            } else if (key == "subset") {
+                parseSubset(entry.second, line);
+            } else if (key == "virtual_foreign_keys") {
+                parseVirtualForeignKeys(entry.second, line);
             } else {
                 problem(line, "unknown key \"" + key + "\"" + didYouMean(key, top_level_keys) +
-                                  "; the top-level keys are version, salt_env, "
-                                  "exclude_table_data, tables and after");
+                                  "; the top-level keys are " + std::string(top_level_list));
             }
         }
         if (!saw_version) {
@@ -329,6 +500,183 @@ class Parser {
         }
     }
 
+    void parseKeep(const YAML::Node& node, int line) {
+        if (node.IsNull()) {
+            return;
+        }
+        if (!node.IsSequence()) {
+            problem(lineOf(node, line),
+                    "keep must be a list of columns, one per line as `- public.auth_user.username`");
+            return;
+        }
+        for (const YAML::Node& item : node) {
+            const int item_line = lineOf(item, line);
+            if (!item.IsScalar() || item.Scalar().empty()) {
+                problem(item_line,
+                        "each keep entry must be a column as schema.table.column, such as "
+                        "public.auth_user.username");
+                continue;
+            }
+            const std::string& text = item.Scalar();
+            // The column is what follows the last dot outside double quotes.
+            std::size_t dot = std::string::npos;
+            bool in_quotes = false;
+            for (std::size_t i = 0; i < text.size(); ++i) {
+                if (text[i] == '"') {
+                    in_quotes = !in_quotes;
+                } else if (text[i] == '.' && !in_quotes) {
+                    dot = i;
+                }
+            }
+            if (dot == std::string::npos || dot == 0) {
+                problem(item_line, "keep entry \"" + text +
+                                       "\" is not schema.table.column; name the column with its "
+                                       "table, such as public.auth_user.username");
+                continue;
+            }
+            const std::string table = text.substr(0, dot);
+            const std::string_view column_text = std::string_view(text).substr(dot + 1);
+            std::size_t pos = 0;
+            std::string column;
+            const bool column_ok = readIdentifier(column_text, pos, column) &&
+                                   pos == column_text.size();
+            if (!column_ok) {
+                problem(item_line, "keep entry \"" + text + "\": \"" + std::string(column_text) +
+                                       "\" is not a column name (a name, not a pattern: quote it "
+                                       "in double quotes to keep case or other characters)");
+                continue;
+            }
+            if (checkPattern(table, item_line)) {
+                rules_.keep.push_back({table, column, item_line});
+            }
+        }
+    }
+
+    void parseStrict(const YAML::Node& node, int line) {
+        const int at = lineOf(node, line);
+        if (node.IsScalar() && node.Tag() == "?") {
+            const std::string& text = node.Scalar();
+            if (text == "true" || text == "True" || text == "TRUE") {
+                rules_.strict = true;
+                rules_.strict_line = at;
+                return;
+            }
+            if (text == "false" || text == "False" || text == "FALSE") {
+                rules_.strict = false;
+                rules_.strict_line = at;
+                return;
+            }
+        }
+        problem(at, "strict must be true or false");
+    }
+
+    void parseSubset(const YAML::Node& node, int line) {
+        if (node.IsNull()) {
+            return;
+        }
+        if (!node.IsMap()) {
+            problem(lineOf(node, line),
+                    "subset must map table patterns to SQL conditions, as "
+                    "`public.orders: \"created_at > now() - interval '90 days'\"`");
+            return;
+        }
+        std::map<std::string, int> seen;
+        for (const auto& entry : node) {
+            const int entry_line = lineOf(entry.first, line);
+            if (!entry.first.IsScalar() || entry.first.Scalar().empty()) {
+                problem(entry_line, "a subset key must be a table pattern such as public.orders");
+                continue;
+            }
+            const std::string pattern = entry.first.Scalar();
+            if (!noteKey(seen, pattern, entry_line, "subset pattern")) {
+                continue;
+            }
+            const bool pattern_ok = checkPattern(pattern, entry_line);
+            if (!entry.second.IsScalar() ||
+                entry.second.Scalar().find_first_not_of(" \t\r\n") == std::string::npos) {
+                problem(entry_line, "subset pattern \"" + pattern +
+                                        "\" needs an SQL condition as text, such as \"id % 10 = "
+                                        "0\"");
+                continue;
+            }
+            if (pattern_ok) {
+                rules_.subset.push_back({pattern, entry.second.Scalar(), entry_line});
+            }
+        }
+    }
+
+    void parseVirtualForeignKeys(const YAML::Node& node, int line) {
+        if (node.IsNull()) {
+            return;
+        }
+        const std::string shape =
+            "as `- {from: \"public.orders(customer_id)\", to: \"public.customers(id)\"}`";
+        if (!node.IsSequence()) {
+            problem(lineOf(node, line),
+                    "virtual_foreign_keys must be a list of {from, to} pairs, one per line " +
+                        shape);
+            return;
+        }
+        for (const YAML::Node& item : node) {
+            const int item_line = lineOf(item, line);
+            if (!item.IsMap()) {
+                problem(item_line, "each virtual_foreign_keys entry must be a mapping with from "
+                                   "and to, " + shape);
+                continue;
+            }
+            VirtualForeignKey key;
+            key.line = item_line;
+            bool ok = true;
+            bool saw_from = false;
+            bool saw_to = false;
+            std::map<std::string, int> seen;
+            for (const auto& entry : item) {
+                const int entry_line = lineOf(entry.first, item_line);
+                const std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "";
+                if (!noteKey(seen, name, entry_line, "virtual_foreign_keys key")) {
+                    ok = false;
+                    continue;
+                }
+                if (name != "from" && name != "to") {
+                    problem(entry_line,
+                            "unknown key \"" + name + "\"" +
+                                didYouMean(name, std::array<std::string_view, 2>{"from", "to"}) +
+                                " in virtual_foreign_keys; an entry has from and to");
+                    ok = false;
+                    continue;
+                }
+                TableColumns& side = name == "from" ? key.from : key.to;
+                (name == "from" ? saw_from : saw_to) = true;
+                if (!entry.second.IsScalar() || !parseTableColumns(entry.second.Scalar(), side)) {
+                    problem(entry_line,
+                            "virtual_foreign_keys " + name + " \"" +
+                                (entry.second.IsScalar() ? entry.second.Scalar() : std::string{}) +
+                                "\" is not schema.table(column, ...); write it as "
+                                "public.orders(customer_id), with double quotes around names "
+                                "that need them");
+                    ok = false;
+                }
+            }
+            if (ok && (!saw_from || !saw_to)) {
+                problem(item_line, std::string("a virtual_foreign_keys entry needs ") +
+                                       (saw_from ? "to" : "from") + " as well, " + shape);
+                ok = false;
+            }
+            if (ok && key.from.columns.size() != key.to.columns.size()) {
+                problem(item_line, "virtual_foreign_keys: from " + key.from.table + " has " +
+                                       std::to_string(key.from.columns.size()) +
+                                       " columns but to " + key.to.table + " has " +
+                                       std::to_string(key.to.columns.size()) +
+                                       "; both sides list the same number of columns, in "
+                                       "matching order");
+                ok = false;
+            }
+            if (ok) {
+                rules_.virtual_foreign_keys.push_back(std::move(key));
+            }
+        }
+    }
+
     void parseTables(const YAML::Node& node, int line) {
         if (node.IsNull()) {
             return;
@@ -385,7 +733,11 @@ class Parser {
 
     std::optional<TransformSpec> parseTransform(const YAML::Node& node, int line,
                                                 const std::string& column) {
-        const std::string context = "column \"" + column + "\": ";
+        return parseTransformIn(node, line, "column \"" + column + "\": ");
+    }
+
+    std::optional<TransformSpec> parseTransformIn(const YAML::Node& node, int line,
+                                                  const std::string& context) {
         if (node.IsNull()) {
             if (!explicitNull(node)) {
                 problem(line, context +
@@ -421,10 +773,10 @@ class Parser {
                               "option ({keep_first: 2})");
             return std::nullopt;
         }
-        const bool json = node["json_remove"] || node["json_set"];
+        const bool json = node["json_remove"] || node["json_set"] || node["json"];
         if (!json && node.size() != 1) {
             problem(line, context +
-                              "give one transform per column; only json_remove and "
+                              "give one transform per column; only json, json_remove and "
                               "json_set may be combined");
             return std::nullopt;
         }
@@ -459,15 +811,27 @@ class Parser {
         if (name == "json_remove") {
             return "{json_remove: [ip, card.number]}";
         }
+        if (name == "noise") {
+            return "{noise: {percent: 10}}";
+        }
+        if (name == "regex_replace") {
+            return "{regex_replace: {pattern: \"[0-9]\", replacement: \"#\"}}";
+        }
+        if (name == "lookup") {
+            return "{lookup: cities.txt}";
+        }
+        if (name == "json") {
+            return "{json: {\"user.email\": email}}";
+        }
         return "{json_set: {\"card.number\": \"XXXX\"}}";
     }
 
     // Parses one `key: option` of a transform mapping into SPEC; false with a problem if wrong.
     bool parseOption(const std::string& key, const YAML::Node& value, int line,
                      const std::string& context, bool json, TransformSpec& spec) {
-        if (json && key != "json_remove" && key != "json_set") {
+        if (json && key != "json_remove" && key != "json_set" && key != "json") {
             problem(line, context + "\"" + key +
-                              "\" cannot be combined with json_remove or json_set; give one "
+                              "\" cannot be combined with json, json_remove or json_set; give one "
                               "transform per column");
             return false;
         }
@@ -542,6 +906,26 @@ class Parser {
             spec.kind = TransformKind::json;
             return parseJsonSet(value, line, context, spec);
         }
+        if (key == "json") {
+            spec.kind = TransformKind::json;
+            return parseJsonPaths(value, line, context, spec);
+        }
+        if (key == "ip") {
+            spec.kind = TransformKind::ip;
+            return parseIpOptions(value, line, context, spec);
+        }
+        if (key == "noise") {
+            spec.kind = TransformKind::noise;
+            return parseNoise(value, line, context, spec);
+        }
+        if (key == "regex_replace") {
+            spec.kind = TransformKind::regex_replace;
+            return parseRegexReplace(value, line, context, spec);
+        }
+        if (key == "lookup") {
+            spec.kind = TransformKind::lookup;
+            return parseLookup(value, line, context, spec);
+        }
         for (const TransformName& entry : transform_names) {
             if (entry.name == key) {
                 problem(line, context + key + " takes no options; write just " + key);
@@ -552,6 +936,296 @@ class Parser {
                           didYouMean(key, transformNameList()) + "; the transforms are " +
                           joinedTransformNames());
         return false;
+    }
+
+    // The options of a mapping-valued transform: KNOWN names, each given at most once; a
+    // problem for any other. Returns the options in file order with their lines.
+    std::optional<std::vector<std::pair<std::string, YAML::Node>>> readOptions(
+        const YAML::Node& value, int line, const std::string& context, std::string_view transform,
+        std::initializer_list<std::string_view> known, const std::string& shape) {
+        if (!value.IsMap() || value.size() == 0) {
+            problem(line, context + std::string(transform) + " options are a mapping: write " +
+                              shape);
+            return std::nullopt;
+        }
+        std::vector<std::pair<std::string, YAML::Node>> options;
+        std::map<std::string, int> seen;
+        bool ok = true;
+        for (const auto& option : value) {
+            const int option_line = lineOf(option.first, line);
+            const std::string name = option.first.IsScalar() ? option.first.Scalar() : "";
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                std::string names;
+                for (const std::string_view k : known) {
+                    names += names.empty() ? "" : ", ";
+                    names += k;
+                }
+                problem(option_line, context + "unknown " + std::string(transform) + " option \"" +
+                                         name + "\"" + didYouMean(name, known) + "; " +
+                                         std::string(transform) + " takes " + names);
+                ok = false;
+                continue;
+            }
+            if (!noteKey(seen, name, option_line, context + std::string(transform) + " option")) {
+                ok = false;
+                continue;
+            }
+            options.emplace_back(name, option.second);
+        }
+        if (!ok) {
+            return std::nullopt;
+        }
+        return options;
+    }
+
+    bool parseIpOptions(const YAML::Node& value, int line, const std::string& context,
+                        TransformSpec& spec) {
+        if (value.IsNull()) {
+            return true;
+        }
+        const auto options = readOptions(value, line, context, "ip", {"keep_prefix", "keep_prefix_v6"},
+                                         "{ip: {keep_prefix: 16}}, or just ip");
+        if (!options) {
+            return false;
+        }
+        bool ok = true;
+        for (const auto& [name, option] : *options) {
+            const bool v6 = name == "keep_prefix_v6";
+            const std::optional<int> bits =
+                readInteger(option, lineOf(option, line), 0, v6 ? 128 : 32,
+                            context + "ip " + name + " (leading address bits kept)");
+            if (!bits) {
+                ok = false;
+                continue;
+            }
+            (v6 ? spec.keep_prefix_v6 : spec.keep_prefix) = *bits;
+        }
+        spec.ip_options_given = true;
+        return ok;
+    }
+
+    bool parseNoise(const YAML::Node& value, int line, const std::string& context,
+                    TransformSpec& spec) {
+        const auto options =
+            readOptions(value, line, context, "noise", {"percent"}, "{noise: {percent: 10}}");
+        if (!options) {
+            return false;
+        }
+        const std::optional<int> percent =
+            readInteger(options->front().second, lineOf(options->front().second, line), 1,
+                        noise_max_percent, context + "noise percent (largest change)");
+        spec.percent = percent.value_or(0);
+        return percent.has_value();
+    }
+
+    bool parseRegexReplace(const YAML::Node& value, int line, const std::string& context,
+                           TransformSpec& spec) {
+        const std::string shape =
+            "{regex_replace: {pattern: \"[0-9]{4}\", replacement: \"XXXX\"}}";
+        const auto options =
+            readOptions(value, line, context, "regex_replace", {"pattern", "replacement"}, shape);
+        if (!options) {
+            return false;
+        }
+        bool saw_pattern = false;
+        bool saw_replacement = false;
+        bool ok = true;
+        for (const auto& [name, option] : *options) {
+            if (!option.IsScalar()) {
+                problem(lineOf(option, line),
+                        context + "regex_replace " + name + " must be text; write " + shape);
+                ok = false;
+                continue;
+            }
+            (name == "pattern" ? spec.pattern : spec.replacement) = option.Scalar();
+            (name == "pattern" ? saw_pattern : saw_replacement) = true;
+        }
+        if (!ok) {
+            return false;
+        }
+        if (!saw_pattern || !saw_replacement || spec.pattern.empty()) {
+            problem(line, context + "regex_replace needs a non-empty pattern and a replacement "
+                                    "(\"\" to delete the matches); write " + shape);
+            return false;
+        }
+        if (!isValidUtf8(spec.pattern) || !isValidUtf8(spec.replacement)) {
+            problem(line, context + "the regex_replace pattern and replacement must be UTF-8");
+            return false;
+        }
+        RE2::Options options_re2;
+        options_re2.set_log_errors(false);
+        const RE2 regex(spec.pattern, options_re2);
+        if (!regex.ok()) {
+            problem(line, context + "regex_replace pattern \"" + spec.pattern +
+                              "\" does not compile: " + regex.error() +
+                              " (RE2 syntax: github.com/google/re2/wiki/Syntax)");
+            return false;
+        }
+        std::string error;
+        if (!regex.CheckRewriteString(spec.replacement, &error)) {
+            problem(line, context + "regex_replace replacement \"" + spec.replacement +
+                              "\": " + error + "; groups are written \\1 to \\9 (\\0 is the "
+                              "whole match, \\\\ a backslash)");
+            return false;
+        }
+        return true;
+    }
+
+    bool parseLookup(const YAML::Node& value, int line, const std::string& context,
+                     TransformSpec& spec) {
+        const YAML::Node* file = &value;
+        std::optional<std::vector<std::pair<std::string, YAML::Node>>> options;
+        if (value.IsMap()) {
+            options = readOptions(value, line, context, "lookup", {"file"}, "{lookup: {file: cities.txt}}");
+            if (!options) {
+                return false;
+            }
+            file = &options->front().second;
+        }
+        if (!file->IsScalar() || file->Scalar().empty()) {
+            problem(line, context +
+                              "lookup takes the list file, one value per line: write {lookup: "
+                              "cities.txt} (relative to the rules file)");
+            return false;
+        }
+        spec.lookup_file = file->Scalar();
+        return readLookupList(line, context, spec);
+    }
+
+    // Reads the lookup list of SPEC: UTF-8, one value per line; lines whose first non-blank
+    // character is # are comments; blanks around values and empty lines are skipped.
+    bool readLookupList(int line, const std::string& context, TransformSpec& spec) {
+        std::filesystem::path path(spec.lookup_file);
+        if (path.is_relative()) {
+            path = std::filesystem::path(rules_.source).parent_path() / path;
+        }
+        const std::string shown = path.string();
+        std::error_code size_error;
+        const std::uintmax_t size = std::filesystem::file_size(path, size_error);
+        if (!size_error && size > lookup_max_bytes) {
+            problem(line, context + "the lookup list " + shown + " has " + std::to_string(size) +
+                              " bytes, more than the 64 MiB a list may have");
+            return false;
+        }
+        std::ifstream in(path, std::ios::binary);
+        std::ostringstream text;
+        if (in) {
+            text << in.rdbuf();
+        }
+        if (!in || in.bad()) {
+            problem(line, context + "cannot read the lookup list " + shown + ": " +
+                              std::strerror(errno) +
+                              "; the path is relative to the rules file's directory");
+            return false;
+        }
+        const std::string content = text.str();
+        std::string_view rest = content;
+        if (rest.starts_with("\xEF\xBB\xBF")) {
+            rest.remove_prefix(3);  // a UTF-8 byte order mark
+        }
+        bool ok = true;
+        for (int number = 1; !rest.empty(); ++number) {
+            const std::size_t end = rest.find('\n');
+            std::string_view item = rest.substr(0, end);
+            rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+            while (!item.empty() && isSpaceChar(item.front())) {
+                item.remove_prefix(1);
+            }
+            while (!item.empty() && isSpaceChar(item.back())) {
+                item.remove_suffix(1);
+            }
+            if (item.empty() || item.front() == '#') {
+                continue;
+            }
+            if (!isValidUtf8(item) || item.find('\0') != std::string_view::npos) {
+                problem(line, context + "line " + std::to_string(number) + " of the lookup list " +
+                                  shown + " is not " +
+                                  (isValidUtf8(item) ? "text (it holds a NUL byte)" : "valid UTF-8") +
+                                  "; save the list as UTF-8 text");
+                ok = false;
+                continue;
+            }
+            spec.lookup_values.emplace_back(item);
+        }
+        if (!ok) {
+            return false;
+        }
+        if (spec.lookup_values.empty()) {
+            problem(line, context + "the lookup list " + shown +
+                              " has no values (empty lines and # comments are skipped); put one "
+                              "value per line in it");
+            return false;
+        }
+        XXH3_state_t* state = XXH3_createState();
+        XXH3_128bits_reset(state);
+        for (const std::string& item : spec.lookup_values) {
+            XXH3_128bits_update(state, item.data(), item.size());
+            XXH3_128bits_update(state, "\n", 1);
+        }
+        const XXH128_hash_t digest = XXH3_128bits_digest(state);
+        XXH3_freeState(state);
+        spec.lookup_digest = hexOf(digest);
+        return true;
+    }
+
+    bool parseJsonPaths(const YAML::Node& value, int line, const std::string& context,
+                        TransformSpec& spec) {
+        if (!value.IsMap() || value.size() == 0) {
+            problem(line, context +
+                              "json maps JSON paths to transforms, such as {json: "
+                              "{\"events.*.email\": email, \"profile.phones.*\": digits}}");
+            return false;
+        }
+        bool ok = true;
+        for (const auto& entry : value) {
+            const int item_line = lineOf(entry.first, line);
+            if (!entry.first.IsScalar()) {
+                problem(item_line, context + "each json key must be a JSON path");
+                ok = false;
+                continue;
+            }
+            const std::string& path = entry.first.Scalar();
+            if (!checkPath(path, item_line, context)) {
+                ok = false;
+                continue;
+            }
+            bool segments_ok = true;
+            for (const PathSegment& segment : splitPath(path, true)) {
+                if (!segment.wildcard &&
+                    segment.text.find('*') != std::string_view::npos) {
+                    problem(item_line, context + "JSON path \"" + path +
+                                           "\": * stands alone for every element or key of a "
+                                           "level (events.*.email); it cannot be part of a key");
+                    segments_ok = false;
+                    break;
+                }
+            }
+            if (!segments_ok) {
+                ok = false;
+                continue;
+            }
+            const std::string inner_context = context + "json path \"" + path + "\": ";
+            std::optional<TransformSpec> inner =
+                parseTransformIn(entry.second, lineOf(entry.second, item_line), inner_context);
+            if (!inner) {
+                ok = false;
+                continue;
+            }
+            const TypeSet accepted = acceptedTypes(inner->kind);
+            if (inner->kind == TransformKind::json ||
+                (!accepted.contains(TypeKind::text) && inner->kind != TransformKind::null_value &&
+                 inner->kind != TransformKind::noise)) {
+                problem(item_line, inner_context + inner->name() +
+                                       " cannot rewrite values inside JSON; there a transform "
+                                       "sees a string's text (or a number's) as a text value: use "
+                                       "a text transform, noise (numbers) or null");
+                ok = false;
+                continue;
+            }
+            spec.json_paths.push_back(
+                {path, std::make_shared<const TransformSpec>(std::move(*inner))});
+        }
+        return ok;
     }
 
     bool checkPath(const std::string& path, int line, const std::string& context) {
@@ -631,19 +1305,27 @@ class Parser {
     }
 
     // Two edits on one key, or on a key and something inside it, would depend on their order.
+    // (`*` in a `json` path matches any key there.)
     bool checkJsonPaths(const TransformSpec& spec, int line, const std::string& context) {
-        for (std::size_t i = 0; i < spec.json_edits.size(); ++i) {
-            for (std::size_t j = i + 1; j < spec.json_edits.size(); ++j) {
-                const std::string& a = spec.json_edits[i].path;
-                const std::string& b = spec.json_edits[j].path;
+        std::vector<std::pair<const std::string*, std::vector<PathSegment>>> paths;
+        for (const JsonEdit& edit : spec.json_edits) {
+            paths.emplace_back(&edit.path, splitPath(edit.path, false));
+        }
+        for (const JsonPathTransform& path : spec.json_paths) {
+            paths.emplace_back(&path.path, splitPath(path.path, true));
+        }
+        for (std::size_t i = 0; i < paths.size(); ++i) {
+            for (std::size_t j = i + 1; j < paths.size(); ++j) {
+                if (!pathsOverlap(paths[i].second, paths[j].second)) {
+                    continue;
+                }
+                const std::string& a = *paths[i].first;
+                const std::string& b = *paths[j].first;
                 const std::string& shorter = a.size() <= b.size() ? a : b;
                 const std::string& longer = a.size() <= b.size() ? b : a;
-                if (longer.starts_with(shorter) &&
-                    (longer.size() == shorter.size() || longer[shorter.size()] == '.')) {
-                    problem(line, context + "JSON paths \"" + shorter + "\" and \"" + longer +
-                                      "\" overlap; keep one of them");
-                    return false;
-                }
+                problem(line, context + "JSON paths \"" + shorter + "\" and \"" + longer +
+                                  "\" overlap; keep one of them");
+                return false;
             }
         }
         return true;
@@ -729,8 +1411,27 @@ std::string TransformSpec::name() const {
                                              [](const JsonEdit& edit) { return edit.remove; });
             const bool sets = std::any_of(json_edits.begin(), json_edits.end(),
                                           [](const JsonEdit& edit) { return !edit.remove; });
-            return removes && sets ? "json_remove/json_set" : removes ? "json_remove" : "json_set";
+            std::string out = json_paths.empty() ? "" : "json";
+            for (const auto& [given, word] : {std::pair{removes, "json_remove"}, {sets, "json_set"}}) {
+                if (given) {
+                    out += out.empty() ? "" : "/";
+                    out += word;
+                }
+            }
+            return out;
         }
+        case TransformKind::phone:
+            return "phone";
+        case TransformKind::uuid:
+            return "uuid";
+        case TransformKind::ip:
+            return "ip";
+        case TransformKind::regex_replace:
+            return "regex_replace";
+        case TransformKind::lookup:
+            return "lookup";
+        case TransformKind::noise:
+            return "noise";
     }
     return "?";
 }
@@ -745,7 +1446,42 @@ std::string TransformSpec::canonical() const {
             return "{keep_first: " + std::to_string(keep) + "}";
         case TransformKind::shift_date:
             return "{shift_date: " + std::to_string(days) + "}";
+        case TransformKind::ip: {
+            if (!ip_options_given) {
+                return "ip";
+            }
+            std::string out = "{ip: {keep_prefix: " + std::to_string(keep_prefix);
+            if (keep_prefix_v6 >= 0) {
+                out += ", keep_prefix_v6: " + std::to_string(keep_prefix_v6);
+            }
+            return out + "}}";
+        }
+        case TransformKind::noise:
+            return "{noise: {percent: " + std::to_string(percent) + "}}";
+        case TransformKind::regex_replace:
+            return "{regex_replace: {pattern: " + jsonQuote(pattern) +
+                   ", replacement: " + jsonQuote(replacement) + "}}";
+        case TransformKind::lookup:
+            // The list's content is in the digest, so a changed list changes the rules hash.
+            return "{lookup: {file: " + jsonQuote(lookup_file) +
+                   ", values: " + std::to_string(lookup_values.size()) +
+                   ", digest: " + jsonQuote(lookup_digest) + "}}";
         case TransformKind::json: {
+            std::string paths;
+            {
+                std::vector<const JsonPathTransform*> sorted;
+                for (const JsonPathTransform& path : json_paths) {
+                    sorted.push_back(&path);
+                }
+                std::sort(sorted.begin(), sorted.end(),
+                          [](const JsonPathTransform* a, const JsonPathTransform* b) {
+                              return a->path < b->path;
+                          });
+                for (const JsonPathTransform* path : sorted) {
+                    paths += paths.empty() ? "" : ", ";
+                    paths += jsonQuote(path->path) + ": " + path->transform->canonical();
+                }
+            }
             std::vector<JsonEdit> edits = json_edits;
             std::sort(edits.begin(), edits.end(),
                       [](const JsonEdit& a, const JsonEdit& b) { return a.path < b.path; });
@@ -760,6 +1496,10 @@ std::string TransformSpec::canonical() const {
                 }
             }
             std::string out = "{";
+            if (!paths.empty()) {
+                out += "json: {" + paths + "}";
+                out += removes.empty() && sets.empty() ? "" : ", ";
+            }
             if (!removes.empty()) {
                 out += "json_remove: [" + removes + "]";
             }
@@ -783,10 +1523,25 @@ bool TransformSpec::needsSalt() const {
         case TransformKind::full_name:
         case TransformKind::digits:
         case TransformKind::shift_date:
+        case TransformKind::phone:
+        case TransformKind::uuid:
+        case TransformKind::ip:
+        case TransformKind::lookup:
+        case TransformKind::noise:
             return true;
+        case TransformKind::json:
+            return std::any_of(json_paths.begin(), json_paths.end(),
+                               [](const JsonPathTransform& path) {
+                                   return path.transform->needsSalt();
+                               });
         default:
             return false;
     }
+}
+
+bool operator==(const JsonPathTransform& a, const JsonPathTransform& b) {
+    return a.path == b.path && (a.transform == b.transform ||
+                                (a.transform && b.transform && *a.transform == *b.transform));
 }
 
 std::string Rules::where(int line) const {
@@ -864,21 +1619,42 @@ std::string normalizedRules(const Rules& rules) {
     for (const AfterStatement& statement : rules.after) {
         out += "after " + jsonQuote(statement.sql) + "\n";
     }
+    // The keys below were added later: written only when present, so that a file without them
+    // normalises (and hashes) exactly as before.
+    std::vector<std::string> lines;
+    for (const KeepEntry& entry : rules.keep) {
+        lines.push_back("keep " + jsonQuote(entry.table_pattern) + " " + jsonQuote(entry.column));
+    }
+    std::sort(lines.begin(), lines.end());
+    for (const std::string& line : lines) {
+        out += line + "\n";
+    }
+    if (rules.strict) {
+        out += std::string("strict ") + (*rules.strict ? "true" : "false") + "\n";
+    }
+    lines.clear();
+    for (const SubsetRule& subset : rules.subset) {
+        lines.push_back("subset " + jsonQuote(subset.pattern) + " " + jsonQuote(subset.condition));
+    }
+    std::sort(lines.begin(), lines.end());
+    for (const std::string& line : lines) {
+        out += line + "\n";
+    }
+    lines.clear();
+    for (const VirtualForeignKey& key : rules.virtual_foreign_keys) {
+        lines.push_back("virtual_foreign_key " + canonicalTableColumns(key.from) + " -> " +
+                        canonicalTableColumns(key.to));
+    }
+    std::sort(lines.begin(), lines.end());
+    for (const std::string& line : lines) {
+        out += line + "\n";
+    }
     return out;
 }
 
 std::string rulesHash(const Rules& rules) {
     const std::string text = normalizedRules(rules);
-    const XXH128_hash_t hash = XXH3_128bits(text.data(), text.size());
-    XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, hash);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (const unsigned char byte : canonical.digest) {
-        out += hex[byte >> 4];
-        out += hex[byte & 15];
-    }
-    return out;
+    return hexOf(XXH3_128bits(text.data(), text.size()));
 }
 
 }  // namespace pgsluice::sanitize

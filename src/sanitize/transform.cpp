@@ -12,8 +12,11 @@
 #include "pgsluice/error.hpp"
 #include "pgsluice/sanitize/binary_form.hpp"
 #include "pgsluice/sanitize/names.hpp"
+#include "transform_parts.hpp"
 
 namespace pgsluice::sanitize {
+
+using namespace detail;
 
 namespace {
 
@@ -43,70 +46,6 @@ void toHex(const Hash128& hash, char* out) {
     wordToHex(hash.high, out);
     wordToHex(hash.low, out + 16);
 }
-
-void storeBigEndian(std::uint64_t word, unsigned char* out) {
-    if constexpr (std::endian::native == std::endian::little) {
-        word = __builtin_bswap64(word);
-    }
-    std::memcpy(out, &word, sizeof word);
-}
-
-// The 16 bytes of HASH, high half first.
-void storeBigEndian(const Hash128& hash, unsigned char* out) {
-    storeBigEndian(hash.high, out);
-    storeBigEndian(hash.low, out + 8);
-}
-
-[[noreturn]] void badFieldLength(TypeKind kind, std::size_t got, std::size_t expected) {
-    throw FormatError("a " + std::string(typeKindName(kind)) + " field has " + std::to_string(got) +
-                      " bytes; its binary form has " + std::to_string(expected));
-}
-
-std::string describeType(const ColumnType& type) {
-    std::string out(typeKindName(type.kind));
-    if (type.max_chars >= 0) {
-        out += "(" + std::to_string(type.max_chars) + ")";
-    }
-    return out;
-}
-
-// Refuses an output of up to CHARS characters (BYTES bytes) that the column cannot hold:
-// character varying(n) and character(n) reject longer values, name more than 63 bytes.
-void requireFits(const ColumnType& type, std::size_t chars, std::size_t bytes,
-                 const std::string& what, std::string_view advice) {
-    if (type.max_chars >= 0 && chars > static_cast<std::size_t>(type.max_chars)) {
-        throw UsageError(what + " writes " + std::to_string(chars) +
-                         " characters but the column is " + describeType(type) + "; " +
-                         std::string(advice));
-    }
-    if (type.kind == TypeKind::name && bytes > static_cast<std::size_t>(name_max_bytes)) {
-        throw UsageError(what + " writes " + std::to_string(bytes) +
-                         " bytes but a name holds at most 63; " + std::string(advice));
-    }
-}
-
-// Base of the transforms of text-like columns: character(n) values are seen without their
-// padding and padded again afterwards, so 'a@b.c   ' in a character(8) column and 'a@b.c' in
-// a text column get the same replacement.
-class TextTransform : public Transform {
-  public:
-    void apply(copy::ByteSpan in, std::string& out, Scratch& scratch) const final {
-        std::string_view text = copy::asText(in);
-        if (columnType().kind != TypeKind::bpchar) {
-            rewrite(text, out, scratch);
-            return;
-        }
-        text = stripBlankPadding(text);
-        const std::size_t start = out.size();
-        rewrite(text, out, scratch);
-        padToCharacters(out, start, columnType().max_chars);
-    }
-
-  protected:
-    using Transform::Transform;
-    // Appends the replacement of TEXT (padding already removed) to OUT.
-    virtual void rewrite(std::string_view text, std::string& out, Scratch& scratch) const = 0;
-};
 
 class NullTransform final : public Transform {
   public:
@@ -498,21 +437,33 @@ TypeSet acceptedTypes(TransformKind kind) {
             return {TypeKind::text,      TypeKind::varchar,     TypeKind::bpchar, TypeKind::name,
                     TypeKind::citext,    TypeKind::json,        TypeKind::jsonb,  TypeKind::date,
                     TypeKind::timestamp, TypeKind::timestamptz, TypeKind::int2,   TypeKind::int4,
-                    TypeKind::int8,      TypeKind::boolean,     TypeKind::uuid};
+                    TypeKind::int8,      TypeKind::boolean,     TypeKind::uuid,   TypeKind::numeric};
         case TransformKind::hash:
-            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar,
-                    TypeKind::name, TypeKind::citext,  TypeKind::uuid};
+            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
+                    TypeKind::citext, TypeKind::uuid, TypeKind::bytea};
         case TransformKind::email:
         case TransformKind::first_name:
         case TransformKind::last_name:
         case TransformKind::full_name:
         case TransformKind::digits:
         case TransformKind::keep_first:
+        case TransformKind::phone:
+        case TransformKind::regex_replace:
+        case TransformKind::lookup:
             return text_like_types;
         case TransformKind::shift_date:
             return {TypeKind::date, TypeKind::timestamp, TypeKind::timestamptz};
         case TransformKind::json:
             return {TypeKind::json, TypeKind::jsonb};
+        case TransformKind::uuid:
+            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
+                    TypeKind::citext, TypeKind::uuid};
+        case TransformKind::ip:
+            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
+                    TypeKind::citext, TypeKind::inet, TypeKind::cidr};
+        case TransformKind::noise:
+            return {TypeKind::int2, TypeKind::int4, TypeKind::int8, TypeKind::numeric,
+                    TypeKind::float4, TypeKind::float8};
     }
     return {};
 }
@@ -526,6 +477,8 @@ TransformTraits traitsOf(const TransformSpec& spec) {
         case TransformKind::null_value:
         case TransformKind::email:
         case TransformKind::digits:
+        case TransformKind::uuid:
+        case TransformKind::ip:
             traits.keeps_uniqueness = true;
             break;
         case TransformKind::hash:
@@ -534,6 +487,15 @@ TransformTraits traitsOf(const TransformSpec& spec) {
         default:
             traits.keeps_uniqueness = false;
             break;
+    }
+    return traits;
+}
+
+TransformTraits traitsOf(const TransformSpec& spec, const ColumnType& type) {
+    TransformTraits traits = traitsOf(spec);
+    if (spec.kind == TransformKind::hash && type.kind == TypeKind::bytea) {
+        // On bytea, length counts bytes: the whole hash is 16 of them.
+        traits.keeps_uniqueness = !spec.length_given || spec.length == hash_full_length / 2;
     }
     return traits;
 }
@@ -557,6 +519,9 @@ std::unique_ptr<const Transform> makeTransform(const TransformSpec& spec, const 
             if (type.kind == TypeKind::uuid) {
                 return std::make_unique<HashUuidTransform>(spec, type, key);
             }
+            if (type.kind == TypeKind::bytea) {
+                return makeHashByteaTransform(spec, type, key);
+            }
             return std::make_unique<HashTextTransform>(spec, type, key);
         case TransformKind::email:
             return std::make_unique<EmailTransform>(spec, type, key);
@@ -571,7 +536,22 @@ std::unique_ptr<const Transform> makeTransform(const TransformSpec& spec, const 
         case TransformKind::shift_date:
             return std::make_unique<ShiftDateTransform>(spec, type, key);
         case TransformKind::json:
+            if (!spec.json_paths.empty()) {
+                return makeJsonPathsTransform(spec, type, key);
+            }
             return std::make_unique<JsonTransform>(spec, type);
+        case TransformKind::phone:
+            return makePhoneTransform(spec, type, key);
+        case TransformKind::uuid:
+            return makeUuidTransform(spec, type, key);
+        case TransformKind::ip:
+            return makeIpTransform(spec, type, key);
+        case TransformKind::regex_replace:
+            return makeRegexTransform(spec, type);
+        case TransformKind::lookup:
+            return makeLookupTransform(spec, type, key);
+        case TransformKind::noise:
+            return makeNoiseTransform(spec, type, key);
     }
     throw Error("internal error: unknown transform kind");
 }

@@ -85,7 +85,7 @@ struct KindName {
 };
 
 // Both spellings of each type: format_type()'s SQL name and pg_type.typname.
-constexpr std::array<KindName, 24> kind_names{{
+constexpr std::array<KindName, 34> kind_names{{
     {"text", TypeKind::text},
     {"character varying", TypeKind::varchar},
     {"varchar", TypeKind::varchar},
@@ -110,7 +110,43 @@ constexpr std::array<KindName, 24> kind_names{{
     {"boolean", TypeKind::boolean},
     {"bool", TypeKind::boolean},
     {"uuid", TypeKind::uuid},
+    {"numeric", TypeKind::numeric},
+    {"decimal", TypeKind::numeric},
+    {"real", TypeKind::float4},
+    {"float4", TypeKind::float4},
+    {"double precision", TypeKind::float8},
+    {"float8", TypeKind::float8},
+    {"float", TypeKind::float8},
+    {"bytea", TypeKind::bytea},
+    {"inet", TypeKind::inet},
+    {"cidr", TypeKind::cidr},
 }};
+
+// numeric's modifier: "(p)" or "(p,s)", s possibly negative (PostgreSQL 15+). Sets TYPE's
+// precision and scale; false when the modifier is not of that shape.
+bool readNumericModifier(std::string_view text, ColumnType& type) {
+    const std::size_t open = text.find('(');
+    const std::size_t close = text.find(')', open);
+    if (close == std::string_view::npos || !trim(text.substr(close + 1)).empty()) {
+        return false;
+    }
+    std::string_view inside = text.substr(open + 1, close - open - 1);
+    const std::size_t comma = inside.find(',');
+    auto number = [](std::string_view part, int& value) {
+        part = trim(part);
+        const auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
+        return !part.empty() && error == std::errc{} && end == part.data() + part.size();
+    };
+    int precision = 0;
+    int scale = 0;
+    if (!number(inside.substr(0, comma), precision) || precision < 1 ||
+        (comma != std::string_view::npos && !number(inside.substr(comma + 1), scale))) {
+        return false;
+    }
+    type.precision = precision;
+    type.scale = scale;
+    return true;
+}
 
 }  // namespace
 
@@ -119,7 +155,15 @@ ColumnType classifyType(std::string_view type_name) {
     if (trimmed.ends_with("]")) {
         return {};  // arrays travel with their element OID; no transform but null handles them
     }
-    const auto [base, modifier] = splitModifier(lastNamePart(trimmed));
+    const std::string last = lastNamePart(trimmed);
+    const auto [base, modifier] = splitModifier(last);
+    if (base == "numeric" || base == "decimal") {
+        ColumnType type{TypeKind::numeric};
+        if (modifier != -1 && !readNumericModifier(last, type)) {
+            return {};
+        }
+        return type;
+    }
     if (modifier == -2) {
         return {};
     }
@@ -169,6 +213,18 @@ std::string_view typeKindName(TypeKind kind) {
             return "boolean";
         case TypeKind::uuid:
             return "uuid";
+        case TypeKind::numeric:
+            return "numeric";
+        case TypeKind::float4:
+            return "real";
+        case TypeKind::float8:
+            return "double precision";
+        case TypeKind::bytea:
+            return "bytea";
+        case TypeKind::inet:
+            return "inet";
+        case TypeKind::cidr:
+            return "cidr";
         case TypeKind::other:
             break;
     }

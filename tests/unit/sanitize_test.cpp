@@ -214,9 +214,10 @@ TEST(SanitizeTypes, ArraysInternalCharAndUnknownTypesAreOther) {
     EXPECT_EQ(classifyType("character varying(20)[]").kind, TypeKind::other);
     EXPECT_EQ(classifyType("\"char\"").kind, TypeKind::other);
     EXPECT_EQ(classifyType("char").kind, TypeKind::other);
-    EXPECT_EQ(classifyType("numeric(10,2)").kind, TypeKind::other);
     EXPECT_EQ(classifyType("public.my_domain").kind, TypeKind::other);
-    EXPECT_EQ(classifyType("bytea").kind, TypeKind::other);
+    EXPECT_EQ(classifyType("numeric(10,2)").kind, TypeKind::numeric);
+    EXPECT_EQ(classifyType("numeric(10,2)").precision, 10);
+    EXPECT_EQ(classifyType("bytea").kind, TypeKind::bytea);
 }
 
 TEST(SanitizeTypes, TypeSetsDescribeThemselves) {
@@ -941,18 +942,20 @@ std::string rulesError(const std::string& text) {
 TEST(SanitizeRules, UnknownKeysRejectedWithTheirLine) {
     EXPECT_EQ(rulesError("version: 1\nsalt_env: S\ntabels:\n  t: {c: null}\n"),
               "rules.yaml:3: unknown key \"tabels\" (did you mean tables?); the top-level keys "
-              "are version, salt_env, exclude_table_data, tables and after");
+              "are version, salt_env, exclude_table_data, tables, after, keep, strict, subset and "
+        "virtual_foreign_keys");
     EXPECT_EQ(rulesError("version: 1\ntables:\n  t:\n    c: {hash: {lenght: 4}}\n"),
               "rules.yaml:4: column \"c\": unknown hash option \"lenght\"; hash takes only length");
     EXPECT_EQ(rulesError("version: 1\ntables:\n  t:\n    a: null\n    c: emial\n"),
               "rules.yaml:5: column \"c\": unknown transform \"emial\" (did you mean email?); the "
-              "transforms are null, set, hash, email, first_name, last_name, full_name, digits, "
-              "keep_first, shift_date, json_remove, json_set");
+              "transforms are null, set, hash, email, first_name, last_name, full_name, digits, phone, "
+              "keep_first, shift_date, noise, uuid, ip, regex_replace, lookup, json, json_remove, "
+              "json_set");
     EXPECT_EQ(
         rulesError("version: 1\ntables:\n  t:\n    c: {scramble: 2}\n"),
         "rules.yaml:4: column \"c\": unknown transform \"scramble\"; the transforms are null, "
-        "set, hash, email, first_name, last_name, full_name, digits, keep_first, "
-        "shift_date, json_remove, json_set");
+        "set, hash, email, first_name, last_name, full_name, digits, phone, keep_first, "
+        "shift_date, noise, uuid, ip, regex_replace, lookup, json, json_remove, json_set");
 }
 
 TEST(SanitizeRules, VersionIsRequiredAndMustBeOne) {
@@ -965,7 +968,7 @@ TEST(SanitizeRules, VersionIsRequiredAndMustBeOne) {
               "rules.yaml:1: the rules file is empty; it needs at least `version: 1`");
     EXPECT_EQ(rulesError("- a\n- b\n"),
               "rules.yaml:1: the rules file must be a mapping with the keys version, salt_env, "
-              "exclude_table_data, tables and after");
+              "exclude_table_data, tables, after, keep, strict, subset and virtual_foreign_keys");
 }
 
 TEST(SanitizeRules, OptionsOutOfRange) {
@@ -996,11 +999,11 @@ TEST(SanitizeRules, SetNullAndEmptyValues) {
               "rules.yaml:4: column \"c\": no transform given; write one such as null, email or "
               "{set: \"x\"}");
     EXPECT_EQ(rulesError("version: 1\ntables:\n  t:\n    c: {email: null, set: x}\n"),
-              "rules.yaml:4: column \"c\": give one transform per column; only json_remove and "
-              "json_set may be combined");
+              "rules.yaml:4: column \"c\": give one transform per column; only json, json_remove "
+              "and json_set may be combined");
     EXPECT_EQ(rulesError("version: 1\ntables:\n  t:\n    c: {json_remove: [a], set: x}\n"),
-              "rules.yaml:4: column \"c\": \"set\" cannot be combined with json_remove or "
-              "json_set; give one transform per column");
+              "rules.yaml:4: column \"c\": \"set\" cannot be combined with json, json_remove "
+              "or json_set; give one transform per column");
 }
 
 TEST(SanitizeRules, DuplicatesAreCaught) {
@@ -1075,12 +1078,13 @@ TEST(SanitizeRules, EveryProblemIsReportedAtOnce) {
               "rules.yaml:1: unsupported version \"3\"; this pgsluice reads rules files of version "
               "1: write `version: 1`\n"
               "rules.yaml:4: column \"a\": unknown transform \"emial\" (did you mean email?); the "
-              "transforms are null, set, hash, email, first_name, last_name, full_name, digits, "
-              "keep_first, shift_date, json_remove, json_set\n"
+              "transforms are null, set, hash, email, first_name, last_name, full_name, digits, phone, "
+              "keep_first, shift_date, noise, uuid, ip, regex_replace, lookup, json, json_remove, "
+              "json_set\n"
               "rules.yaml:5: column \"b\": keep_first (characters kept) must be a whole number "
               "from 0 to 1000000\n"
               "rules.yaml:6: unknown key \"bogus\"; the top-level keys are version, salt_env, "
-              "exclude_table_data, tables and after");
+              "exclude_table_data, tables, after, keep, strict, subset and virtual_foreign_keys");
 }
 
 TEST(SanitizeRules, ReadsFilesAndNamesThemInMessages) {

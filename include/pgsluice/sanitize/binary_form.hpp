@@ -60,9 +60,11 @@ std::int64_t daysSince2000(std::int64_t year, unsigned month, unsigned day) noex
 // The COPY BINARY form of TEXT for a column of TYPE, as `set` writes it: text as is (checked
 // against the declared length, character(n) padded), json checked and jsonb with its version
 // byte, integers, booleans (true/false/t/f/yes/no/on/off/1/0), uuids, dates (YYYY-MM-DD),
-// timestamps (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]], timestamptz with an optional Z or +HH[:MM]
-// offset, read as UTC without one) and 'infinity'/'-infinity'. Throws UsageError saying why
-// TEXT does not fit TYPE; the caller adds the file and line.
+// numerics (checked against numeric(p,s): no more digits after the point than s, none too
+// many before it; padded to scale s), timestamps (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]],
+// timestamptz with an optional Z or +HH[:MM] offset, read as UTC without one) and
+// 'infinity'/'-infinity'. Throws UsageError saying why TEXT does not fit TYPE; the caller adds
+// the file and line.
 std::string encodeConstant(const ColumnType& type, std::string_view text);
 
 }  // namespace pgsluice::sanitize

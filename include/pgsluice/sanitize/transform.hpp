@@ -10,6 +10,7 @@
 
 #include "pgsluice/copy/binary_reader.hpp"
 #include "pgsluice/sanitize/json_edit.hpp"
+#include "pgsluice/sanitize/numeric.hpp"
 #include "pgsluice/sanitize/rules.hpp"
 #include "pgsluice/sanitize/salt.hpp"
 #include "pgsluice/sanitize/types.hpp"
@@ -30,6 +31,9 @@ struct Scratch {
     std::string digits;       // digits: the digit string being permuted
     std::string round_input;  // digits: a round's hash input, when too long for the stack
     JsonScratch json;
+    Decimal decimal;          // noise: the numeric value being changed
+    std::string work;         // noise: the product; phone: the hash input
+    std::string text;         // noise: the value's canonical text (its key)
 };
 
 // What a transform promises, as the rules check needs it.
@@ -47,6 +51,10 @@ TypeSet acceptedTypes(TransformKind kind);
 // keep it). `null` counts as keeping uniqueness because unique indexes treat NULLs as
 // distinct; the rules check refuses it on NULLS NOT DISTINCT columns.
 TransformTraits traitsOf(const TransformSpec& spec);
+
+// The traits of SPEC on a column of TYPE, where they differ by type: `hash` on bytea keeps
+// uniqueness at its full 16 bytes, and `ip` keeps it on inet and cidr and on text.
+TransformTraits traitsOf(const TransformSpec& spec, const ColumnType& type);
 
 // One column's rewrite.
 class Transform {

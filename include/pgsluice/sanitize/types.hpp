@@ -27,14 +27,24 @@ enum class TypeKind : std::uint8_t {
     int8,         // bigint: big-endian int64
     boolean,      // boolean: one byte, 0 or 1
     uuid,         // uuid: 16 bytes
-    other,        // anything else: only `null` accepts it
+    numeric,      // numeric[(p,s)]: ndigits, weight, sign, dscale, then base-10000 digits
+    float4,       // real: big-endian IEEE 754 single
+    float8,       // double precision: big-endian IEEE 754 double
+    bytea,        // bytea: the raw bytes
+    inet,         // inet: family, bits, is_cidr, address length, address bytes
+    cidr,         // cidr: as inet, with the host bits zero
+    other,        // anything else: only `null` accepts it (keep it last: TypeSet::all())
 };
 
 // A column's type as the sanitiser needs it: its family and, for character varying(n) and
-// character(n), the declared length n in characters (-1 when undeclared).
+// character(n), the declared length n in characters (-1 when undeclared); for numeric(p,s),
+// the declared precision p (-1 when undeclared: any numeric) and scale s (which PostgreSQL 15
+// allows to be negative or larger than p).
 struct ColumnType {
     TypeKind kind = TypeKind::other;
     int max_chars = -1;
+    int precision = -1;  // numeric(p,s): p, or -1
+    int scale = 0;       // numeric(p,s): s (0 when p is -1)
 
     bool operator==(const ColumnType&) const = default;
 };
@@ -88,6 +98,11 @@ class TypeSet {
     }
     std::uint32_t bits_ = 0;
 };
+
+// The integer families.
+constexpr bool isInteger(TypeKind kind) {
+    return kind == TypeKind::int2 || kind == TypeKind::int4 || kind == TypeKind::int8;
+}
 
 // The families whose binary form is UTF-8 text.
 inline constexpr TypeSet text_like_types{TypeKind::text, TypeKind::varchar, TypeKind::bpchar,
