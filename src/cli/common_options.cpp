@@ -109,6 +109,14 @@ void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args)
     addSelectionOptions(cmd, args.selection);
 }
 
+void addSubsetOption(CLI::App* cmd, std::vector<std::string>& subset) {
+    cmd->add_option("--subset", subset,
+                    "Copy a consistent slice: rows of TABLE matching CONDITION (TABLE:CONDITION), "
+                    "the rows they reference, and the rows that follow them (see docs/rules.md)")
+        ->allow_extra_args(false)
+        ->group("Selection (pg_dump patterns)");
+}
+
 void addRetryOptions(CLI::App* cmd, int& retries, std::string& stall_timeout) {
     const char* group = "Unattended runs";
     cmd->add_option("--retries", retries,

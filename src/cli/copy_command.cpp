@@ -19,6 +19,7 @@ void addCopyCommand(CLI::App& app, Action& action) {
     cmd->add_option("--split-tables-larger-than", *split,
                     "Cut tables larger than SIZE (TOAST included) into ctid ranges")
         ->capture_default_str();
+    addSubsetOption(cmd, options->subset);
     cmd->add_flag("--verify", options->verify,
                   "Compare the copy with the source (same snapshot) before finishing");
 

@@ -14,6 +14,7 @@ void addDumpCommand(CLI::App& app, Action& action) {
     auto progress = std::make_shared<std::string>("auto");
     auto compress = std::make_shared<std::string>("zstd");
     auto io = std::make_shared<std::string>("auto");
+    auto stall = std::make_shared<std::string>("60s");
     auto selection = std::make_shared<SelectionArgs>();
 
     addConnectionOptions(cmd, &options->source, nullptr);
@@ -29,6 +30,8 @@ void addDumpCommand(CLI::App& app, Action& action) {
     cmd->add_option("--split-tables-larger-than", *split,
                     "Cut tables larger than SIZE (TOAST included) into ctid ranges")
         ->capture_default_str();
+    addSubsetOption(cmd, options->subset);
+    addRetryOptions(cmd, options->retries, *stall);
     cmd->add_option("--rules", options->rules_file,
                     "Rewrite columns by this YAML rules file before they reach the archive");
     cmd->add_option("--progress", *progress, "auto|plain|json|none")->capture_default_str();
@@ -37,7 +40,8 @@ void addDumpCommand(CLI::App& app, Action& action) {
     cmd->add_flag("-q,--quiet", options->quiet, "Say only errors and warnings");
     addSelectionOptions(cmd, *selection);
 
-    cmd->callback([&action, options, split, progress, compress, io, selection] {
+    cmd->callback([&action, options, split, progress, compress, io, selection, stall] {
+        options->stall_timeout_seconds = static_cast<int>(util::parseDuration(*stall));
         options->split_bytes = util::parseSize(*split);
         options->progress = engine::parseProgressMode(*progress);
         options->compression_level = engine::parseCompression(*compress);

@@ -70,6 +70,9 @@ struct LoadArgs {
 // --verify, the selection...) to `cmd`.
 void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args);
 
+// Adds --subset TABLE:CONDITION (repeatable) to `cmd`.
+void addSubsetOption(CLI::App* cmd, std::vector<std::string>& subset);
+
 // Adds --retries and --stall-timeout (unattended runs) to `cmd`.
 void addRetryOptions(CLI::App* cmd, int& retries, std::string& stall_timeout);
 

@@ -21,6 +21,7 @@ void addPlanCommand(CLI::App& app, Action& action) {
     cmd->add_option("--format", *format, "text|json")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
+    addSubsetOption(cmd, request->subset);
     cmd->add_option("--rules", request->rules_file,
                     "Check this rules file against the source and show what it rewrites");
     addSelectionOptions(cmd, *selection);

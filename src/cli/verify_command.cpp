@@ -19,6 +19,7 @@ void addVerifyCommand(CLI::App& app, Action& action) {
     cmd->add_option("--format", *format, "text|json")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
+    addSubsetOption(cmd, options->subset);
     cmd->add_option("--rules", options->rules_file,
                     "Compare with what a copy sanitised by these rules holds");
     addSelectionOptions(cmd, *selection);

@@ -37,6 +37,13 @@ std::string noteFor(const nlohmann::ordered_json& t) {
     for (const auto& c : t["rewritten_columns"]) {
         note += (note.empty() ? "rewrites " : ", ") + c.get<std::string>();
     }
+    if (t.contains("subset") && t["subset"] != "whole") {
+        std::string subset = "subset: " + t["subset"].get<std::string>();
+        if (t["pulled_in_rows"].get<long long>() > 0) {
+            subset += fmt::format(" ({} rows pulled in)", t["pulled_in_rows"].get<long long>());
+        }
+        note += (note.empty() ? "" : "; ") + subset;
+    }
     return note;
 }
 
@@ -46,24 +53,41 @@ void runPlan(const PlanRequest& request) {
     pg::Snapshot snapshot = pg::Snapshot::exportFrom(request.source);
     pg::Catalog catalog = pg::loadCatalog(snapshot.control());
     // The same checks a run makes before it touches anything.
-    engine::Prepared prepared = engine::prepareRun(catalog, request.selection, request.rules_file,
-                                                   request.drop_dangling_foreign_keys);
+    engine::Prepared prepared =
+        engine::prepareRun(catalog, request.selection, request.rules_file,
+                           request.drop_dangling_foreign_keys, request.subset);
     const engine::TableSelection& selection = prepared.selection;
     const Sanitizing* sanitizing = prepared.sanitizing.get();
     engine::Plan plan =
         engine::makePlan(catalog, engine::PlanOptions{request.split_bytes}, selection);
+    // A subset is computed as a run computes it: its row counts are exact, not estimates.
+    std::shared_ptr<const engine::Subset> subset;
+    if (!prepared.subset.empty()) {
+        subset = engine::computeSubset(snapshot.control(), catalog, selection, prepared.subset);
+        engine::applySubset(plan, *subset);
+    }
 
     nlohmann::ordered_json tables = nlohmann::ordered_json::array();
     for (const auto& pt : plan.tables) {
         const pg::Table& t = *pt.table;
-        tables.push_back({{"table", t.schema + "." + t.name},
-                          {"action", pt.with_data ? "copy" : "schema only"},
-                          {"bytes", t.total_bytes},
-                          {"estimated_rows", static_cast<long long>(t.estimated_rows)},
-                          {"parts", pt.with_data ? pt.parts : 0},
-                          {"format", t.binary_safe ? "binary" : "text"},
-                          {"indexes", t.indexes.size()},
-                          {"rewritten_columns", rewrittenColumns(sanitizing, t)}});
+        nlohmann::ordered_json entry = {
+            {"table", t.schema + "." + t.name},
+            {"action", pt.with_data ? "copy" : "schema only"},
+            {"bytes", t.total_bytes},
+            {"estimated_rows", static_cast<long long>(t.estimated_rows)},
+            {"parts", pt.with_data ? pt.parts : 0},
+            {"format", t.binary_safe ? "binary" : "text"},
+            {"indexes", t.indexes.size()},
+            {"rewritten_columns", rewrittenColumns(sanitizing, t)}};
+        if (subset && pt.with_data) {
+            const engine::Subset::Table& s = subset->table(t.oid);
+            entry["subset"] = engine::subsetRoleName(s.role);
+            if (s.role != engine::SubsetRole::whole) {
+                entry["estimated_rows"] = static_cast<long long>(s.kept.size());
+                entry["pulled_in_rows"] = s.pulled_in;
+            }
+        }
+        tables.push_back(std::move(entry));
     }
     for (const auto& t : catalog.tables) {
         if (t.holdsData() && selection.skip.count(t.oid)) {

@@ -4,6 +4,7 @@
 
 #include "pgsluice/engine/abort.hpp"
 #include "pgsluice/engine/prepare.hpp"
+#include "pgsluice/engine/subset.hpp"
 #include "pgsluice/engine/verify.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/pg/snapshot.hpp"
@@ -20,15 +21,21 @@ void runVerify(const VerifyOptions& options) {
     pg::Snapshot target = pg::Snapshot::exportFrom(options.target, pg::Role::target);
     filter::SelectionOptions selection = options.selection;
     std::unique_ptr<engine::Sanitizing> sanitizing;
-    if (!options.rules_file.empty()) {
+    std::shared_ptr<const engine::Subset> subset;
+    if (!options.rules_file.empty() || !options.subset.empty()) {
         pg::Catalog catalog = pg::loadCatalog(source.control());
         engine::Prepared prepared =
-            engine::prepareRun(catalog, selection, options.rules_file, true);
+            engine::prepareRun(catalog, selection, options.rules_file, true, options.subset);
         selection = prepared.options;
         sanitizing = std::move(prepared.sanitizing);
+        if (!prepared.subset.empty()) {
+            // In the source's snapshot, so the kept rows are the ones a copy of it keeps.
+            subset = engine::computeSubset(source.control(), catalog, prepared.selection,
+                                           prepared.subset);
+        }
     }
-    std::vector<engine::TableVerdict> verdicts =
-        engine::verifyDatabases(source, target, selection, options.jobs, abort, sanitizing.get());
+    std::vector<engine::TableVerdict> verdicts = engine::verifyDatabases(
+        source, target, selection, options.jobs, abort, sanitizing.get(), subset.get());
     std::vector<std::string> differing;
     std::fputs(engine::formatVerdicts(verdicts, options.json, differing).c_str(), stdout);
     std::fflush(stdout);

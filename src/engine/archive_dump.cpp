@@ -97,8 +97,8 @@ void ArchiveDump::dump(SnapshotSource& source) {
     source.open();
     progress.info(fmt::format("source {}", source.describe()), true);
     prepared_ = prepareRun(source.catalog(), options_.selection, options_.rules_file,
-                           options_.drop_dangling_foreign_keys, progress);
-    plan_ = source.plan(prepared_.selection);
+                           options_.drop_dangling_foreign_keys, options_.subset, progress);
+    plan_ = source.plan(prepared_);
     run_.abort().check();
 
     openArchive();

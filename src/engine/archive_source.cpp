@@ -88,7 +88,13 @@ std::set<uint32_t> ArchiveSource::tablesWithoutData() {
     return out;
 }
 
-Plan ArchiveSource::plan(const TableSelection& selection) {
+Plan ArchiveSource::plan(const Prepared& prepared) {
+    const TableSelection& selection = prepared.selection;
+    if (!prepared.subset.empty()) {
+        run_.progress().warn(
+            "restore loads the rows the archive holds: a subset is taken when dumping, and "
+            "the one given here is not applied");
+    }
     Plan plan;
     const pg::Catalog& catalog = contents_.catalog;
     for (size_t i = 0; i < catalog.tables.size(); ++i) {

@@ -52,6 +52,13 @@ Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
 }
 
 std::string copyOutSql(const pg::Table& table, const WorkUnit& unit) {
+    if (unit.kept) {
+        return fmt::format(
+            "COPY (SELECT {} FROM ONLY {} WHERE ctid = ANY('{}'::pg_catalog.tid[])) TO STDOUT "
+            "(FORMAT {})",
+            table.selectList(), table.qualified, ctidArray(*unit.kept, unit.kept_begin, unit.kept_end),
+            table.binary_safe ? "binary" : "text");
+    }
     if (unit.parts == 1) {
         return copyOutSql(table, table, table.binary_safe);
     }
@@ -72,6 +79,56 @@ std::string copyOutSql(const pg::Table& table, const pg::Table& columns_from, bo
     return fmt::format("COPY {}{} TO STDOUT (FORMAT {})", table.qualified,
                        columns_from.columns.empty() ? "" : " " + columns_from.columnList(),
                        binary ? "binary" : "text");
+}
+
+void applySubset(Plan& plan, const Subset& subset, size_t rows_per_unit) {
+    std::vector<WorkUnit> units;
+    plan.total_bytes = 0;
+    for (size_t i = 0; i < plan.tables.size(); ++i) {
+        PlannedTable& pt = plan.tables[i];
+        if (!pt.with_data) {
+            continue;
+        }
+        const pg::Table& t = *pt.table;
+        if (!subset.restricts(t.oid)) {
+            for (const WorkUnit& u : plan.units) {
+                if (u.table == i) {
+                    units.push_back(u);
+                }
+            }
+            plan.total_bytes += t.total_bytes;
+            continue;
+        }
+        const std::vector<uint64_t>& kept = subset.table(t.oid).kept;
+        double row_bytes = static_cast<double>(t.total_bytes) / std::max(1.0, t.estimated_rows);
+        size_t parts = std::max<size_t>(1, (kept.size() + rows_per_unit - 1) / rows_per_unit);
+        pt.parts = static_cast<int>(parts);
+        for (size_t p = 0; p < parts; ++p) {
+            WorkUnit u;
+            u.table = i;
+            u.part = static_cast<int>(p);
+            u.parts = pt.parts;
+            u.kept = &kept;
+            u.kept_begin = p * rows_per_unit;
+            u.kept_end = std::min(kept.size(), (p + 1) * rows_per_unit);
+            u.estimated_bytes =
+                static_cast<long long>(row_bytes * static_cast<double>(u.kept_end - u.kept_begin));
+            plan.total_bytes += u.estimated_bytes;
+            units.push_back(u);
+        }
+    }
+    // Largest first again, units of one table next to each other.
+    std::vector<long long> table_bytes(plan.tables.size(), 0);
+    for (const WorkUnit& u : units) {
+        table_bytes[u.table] += u.estimated_bytes;
+    }
+    std::stable_sort(units.begin(), units.end(), [&](const WorkUnit& a, const WorkUnit& b) {
+        return table_bytes[a.table] > table_bytes[b.table];
+    });
+    for (size_t i = 0; i < units.size(); ++i) {
+        units[i].id = static_cast<uint32_t>(i);
+    }
+    plan.units = std::move(units);
 }
 
 std::vector<UnitBatch> batchUnits(const Plan& plan, long long small_bytes, size_t max_tables,

@@ -41,9 +41,13 @@ std::unique_ptr<Sanitizing> checkRules(sanitize::Rules rules, const pg::Catalog&
 }
 
 Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
-                    const std::string& rules_file, bool drop_dangling) {
+                    const std::string& rules_file, bool drop_dangling,
+                    const std::vector<std::string>& subset) {
     Prepared p;
     p.options = options;
+    for (const auto& s : subset) {
+        p.subset.conditions.push_back(parseSubsetOption(s));
+    }
     std::optional<sanitize::Rules> rules;
     if (!rules_file.empty()) {
         rules = loadRules(rules_file, p.options);
@@ -71,8 +75,9 @@ Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& 
 }
 
 Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
-                    const std::string& rules_file, bool drop_dangling, Progress& progress) {
-    Prepared p = prepareRun(catalog, options, rules_file, drop_dangling);
+                    const std::string& rules_file, bool drop_dangling,
+                    const std::vector<std::string>& subset, Progress& progress) {
+    Prepared p = prepareRun(catalog, options, rules_file, drop_dangling, subset);
     for (const auto& w : p.warnings) {
         progress.warn(w);
     }

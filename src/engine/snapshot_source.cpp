@@ -64,8 +64,13 @@ std::string SnapshotSource::snapshotTime() {
     return std::string(now.get(0, 0));
 }
 
-Plan SnapshotSource::plan(const TableSelection& selection) {
-    return makePlan(catalog_, PlanOptions{split_bytes_}, selection);
+Plan SnapshotSource::plan(const Prepared& prepared) {
+    Plan plan = makePlan(catalog_, PlanOptions{split_bytes_}, prepared.selection);
+    if (!prepared.subset.empty()) {
+        subset_ = computeSubset(snapshot_->control(), catalog_, prepared.selection, prepared.subset);
+        applySubset(plan, *subset_);
+    }
+    return plan;
 }
 
 void SnapshotSource::writeSchema(const std::string& path, const TableSelection& selection) {
@@ -138,7 +143,7 @@ void SnapshotSource::verify(const LoadedTarget& target) {
         pg::Snapshot::exportFrom(target.conninfo, pg::Role::target, target.database);
     std::vector<TableVerdict> verdicts =
         verifyDatabases(*snapshot_, snapshot, target.prepared.options, target.jobs, target.abort,
-                        target.prepared.sanitizing.get());
+                        target.prepared.sanitizing.get(), subset_.get());
     std::vector<std::string> differing;
     std::string text = formatVerdicts(verdicts, false, differing);
     if (!differing.empty()) {

@@ -149,13 +149,13 @@ void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Sw
                   true);
     // Every rule and pattern is checked before anything is written anywhere.
     prepared_ = prepareRun(*catalog_, options_.selection, options_.rules_file,
-                           options_.drop_dangling_foreign_keys, progress);
+                           options_.drop_dangling_foreign_keys, options_.subset, progress);
     for (uint32_t oid : source.tablesWithoutData()) {
         if (!prepared_.selection.skip.count(oid)) {
             prepared_.selection.schema_only.insert(oid);
         }
     }
-    plan_ = source.plan(prepared_.selection);
+    plan_ = source.plan(prepared_);
     if (swap) {
         if (swap->liveExists()) {
             confirmOverwrite(swap->server(), swap->liveName(), run_.command() + " --swap",

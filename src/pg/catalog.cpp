@@ -197,9 +197,25 @@ void readSchemasAndKeys(Connection& conn, Catalog& catalog) {
     Result fks = conn.exec(
         "SELECT oid, conname, conrelid, confrelid FROM pg_catalog.pg_constraint "
         "WHERE contype = 'f' AND conparentid = 0 ORDER BY conrelid, conname");
+    std::unordered_map<uint32_t, size_t> by_oid;
     for (int r = 0; r < fks.rows(); ++r) {
+        by_oid.emplace(toOid(fks.get(r, 0)), catalog.foreign_keys.size());
         catalog.foreign_keys.push_back({toOid(fks.get(r, 0)), std::string(fks.get(r, 1)),
-                                        toOid(fks.get(r, 2)), toOid(fks.get(r, 3))});
+                                        toOid(fks.get(r, 2)), toOid(fks.get(r, 3)), {}, {}});
+    }
+    // The column pairs, one row each, in key order (subsetting follows keys by their values).
+    Result columns = conn.exec(
+        "SELECT c.oid, a.attname, b.attname FROM pg_catalog.pg_constraint c "
+        "CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY k(col, ref, i) "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.col "
+        "JOIN pg_catalog.pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.ref "
+        "WHERE c.contype = 'f' AND c.conparentid = 0 ORDER BY c.oid, k.i");
+    for (int r = 0; r < columns.rows(); ++r) {
+        if (auto it = by_oid.find(toOid(columns.get(r, 0))); it != by_oid.end()) {
+            ForeignKey& fk = catalog.foreign_keys[it->second];
+            fk.columns.emplace_back(columns.get(r, 1));
+            fk.referenced_columns.emplace_back(columns.get(r, 2));
+        }
     }
 }
 

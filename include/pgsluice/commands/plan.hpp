@@ -15,6 +15,7 @@ struct PlanRequest {
     int jobs = 2;
     bool json = false;
     std::string rules_file;  // --rules: check the rules and show the rewritten columns
+    std::vector<std::string> subset;  // --subset TABLE:CONDITION
 };
 
 // Prints, table by table, what a copy or dump with these options would do, without moving any

@@ -14,6 +14,7 @@ struct VerifyOptions {
     filter::SelectionOptions selection;
     bool json = false;
     std::string rules_file;  // --rules: compare with what a sanitised copy holds
+    std::vector<std::string> subset;  // --subset: compare with what a subsetted copy holds
 };
 
 // Compares the selected tables of source and target: table sets, row counts and an

@@ -29,7 +29,7 @@ class ArchiveSource : public LoadSource {
     std::string describe() override;
     const pg::Catalog& catalog() override { return contents_.catalog; }
     std::set<uint32_t> tablesWithoutData() override;
-    Plan plan(const TableSelection& selection) override;
+    Plan plan(const Prepared& prepared) override;
     void writeSchema(const std::string& path, const TableSelection& selection) override;
     UnitFeed& feed(const Plan& plan, LargeObjectSink& large_objects) override;
     void checkData() override;

@@ -117,8 +117,8 @@ class LoadSource {
     // Tables the source has the definition of but not the rows (an archive dumped with
     // --exclude-table-data): they load schema only.
     virtual std::set<uint32_t> tablesWithoutData() { return {}; }
-    // The tables in load order and their units, for this selection.
-    virtual Plan plan(const TableSelection& selection) = 0;
+    // The tables in load order and their units, for this selection (and subset).
+    virtual Plan plan(const Prepared& prepared) = 0;
     // Writes the pg_dump custom-format archive of pre- and post-data, limited to the selection,
     // to `path`.
     virtual void writeSchema(const std::string& path, const TableSelection& selection) = 0;

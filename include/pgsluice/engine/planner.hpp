@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "pgsluice/engine/subset.hpp"
 #include "pgsluice/engine/table_selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
 
@@ -18,6 +19,11 @@ struct WorkUnit {
     long long first_page = 0;  // ctid range [first_page, end_page); end_page < 0 = open end
     long long end_page = -1;
     long long estimated_bytes = 0;
+    // A subsetted table's unit: the kept rows' ctids [kept_begin, kept_end) of `kept` (owned by
+    // the run's Subset), read by ctid instead of a page range.
+    const std::vector<uint64_t>* kept = nullptr;
+    size_t kept_begin = 0;
+    size_t kept_end = 0;
 };
 
 // What a copy of the source will do with one table.
@@ -43,6 +49,10 @@ struct PlanOptions {
 // ranges; tables the selection leaves out are not in the plan.
 Plan makePlan(const pg::Catalog& catalog, const PlanOptions& options,
               const TableSelection& selection);
+
+// Cuts the units of every table `subset` restricts into units of at most `rows_per_unit` kept
+// rows, read by ctid; recomputes the sizes the plan orders by.
+void applySubset(Plan& plan, const Subset& subset, size_t rows_per_unit = 100000);
 
 // Units loaded together: one unit of a large table, or several small tables (each in one unit)
 // loaded, indexed and analyzed in one target transaction, so that a database of many small

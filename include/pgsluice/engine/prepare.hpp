@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pgsluice/engine/progress.hpp"
+#include "pgsluice/engine/subset.hpp"
 #include "pgsluice/engine/table_selection.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
@@ -50,6 +51,7 @@ struct Prepared {
     std::vector<std::string> warnings;        // for the user: unmatched patterns, dropped keys...
     std::vector<std::string> notes;           // said unless -q: what the rules rewrite
     std::vector<std::string> details;         // said with -v: rules for tables not moved
+    SubsetSpec subset;                        // --subset and the rules' subset: (empty: none)
 };
 
 // Reads the rules file (if any), applies the selection, leaves out the dangling foreign keys
@@ -57,12 +59,14 @@ struct Prepared {
 // UsageError (exit 2) for a bad rule or pattern, before anything is written anywhere. Dangling
 // foreign keys without `drop_dangling` are left in selection.dangling for requireNoDangling().
 Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
-                    const std::string& rules_file, bool drop_dangling);
+                    const std::string& rules_file, bool drop_dangling,
+                    const std::vector<std::string>& subset = {});
 
 // prepareRun() for a run that goes on to write something: says the warnings (and, unless -q,
 // the notes) through `progress`, then refuses dangling foreign keys (requireNoDangling).
 Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& options,
-                    const std::string& rules_file, bool drop_dangling, Progress& progress);
+                    const std::string& rules_file, bool drop_dangling,
+                    const std::vector<std::string>& subset, Progress& progress);
 
 // Throws UsageError naming each constraint when the selection leaves foreign keys dangling and
 // they were not dropped.

@@ -44,13 +44,17 @@ class SnapshotSource : public LoadSource {
     ServerIdentity open() override;
     std::string describe() override;
     const pg::Catalog& catalog() override { return catalog_; }
-    Plan plan(const TableSelection& selection) override;
+    // With a subset, computes it first (in the snapshot) and cuts the subsetted tables' units
+    // to their kept rows.
+    Plan plan(const Prepared& prepared) override;
     void writeSchema(const std::string& path, const TableSelection& selection) override;
     UnitFeed& feed(const Plan& plan, LargeObjectSink& large_objects) override;
     std::vector<archive::SequenceValue> sequenceValues() override;
     void readLargeObjects(LargeObjectSink& out) override;
     void verify(const LoadedTarget& target) override;
 
+    // The subset plan() computed, or null.
+    const Subset* subset() const { return subset_.get(); }
     // The snapshot every reader shares (after open()).
     pg::Snapshot& snapshot() { return *snapshot_; }
     // The snapshot's time, ISO 8601 UTC (after open()).
@@ -68,6 +72,7 @@ class SnapshotSource : public LoadSource {
     std::optional<Watch> watch_;
     pg::Catalog catalog_;
     std::optional<SnapshotFeed> feed_;
+    std::shared_ptr<const Subset> subset_;
 };
 
 }  // namespace pgsluice::engine

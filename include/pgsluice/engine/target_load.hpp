@@ -56,6 +56,7 @@ struct LoadOptions {
     std::string rules_file;              // --rules: sanitisation rules (YAML)
     int retries = 5;                     // --retries: attempts after a transient failure
     int stall_timeout_seconds = 60;      // --stall-timeout: no byte for this long = dead
+    std::vector<std::string> subset;     // --subset TABLE:CONDITION
     bool verbose = false;
     bool quiet = false;
 };

@@ -9,6 +9,7 @@
 #include "pgsluice/copy/row_digest.hpp"
 #include "pgsluice/engine/abort.hpp"
 #include "pgsluice/engine/prepare.hpp"
+#include "pgsluice/engine/subset.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/pg/snapshot.hpp"
 
@@ -35,10 +36,13 @@ copy::RowDigest digestTable(pg::Connection& conn, const pg::Table& table,
 // Compares the tables `selection` keeps, each side read in its own snapshot, on `jobs`
 // connection pairs. Differences are results, not errors.
 // With `sanitizing`, the source side hashes the rewritten rows, so a sanitised copy verifies.
+// With `subset` (computed in `source`'s snapshot), the source side of a subsetted table is
+// its kept rows, so a subsetted copy verifies.
 std::vector<TableVerdict> verifyDatabases(const pg::Snapshot& source, const pg::Snapshot& target,
                                           const filter::SelectionOptions& selection, int jobs,
                                           AbortSignal& abort,
-                                          const Sanitizing* sanitizing = nullptr);
+                                          const Sanitizing* sanitizing = nullptr,
+                                          const Subset* subset = nullptr);
 
 // The verdicts as text lines or JSON, and the names of the tables that differ.
 std::string formatVerdicts(const std::vector<TableVerdict>& verdicts, bool json,

@@ -87,6 +87,10 @@ struct ForeignKey {
     std::string name;
     uint32_t table = 0;       // the referencing table
     uint32_t referenced = 0;  // the referenced table
+    // The referencing columns and the referenced ones, pairwise (read from the source; not
+    // kept in an archive's manifest).
+    std::vector<std::string> columns;
+    std::vector<std::string> referenced_columns;
 };
 
 // What the planner knows of the source database, read inside the exported snapshot.
