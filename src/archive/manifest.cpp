@@ -121,7 +121,8 @@ OrderedJson archivedTableJson(const ArchivedTable& t) {
             {"with_data", t.with_data},
             {"format", t.format},
             {"units", std::move(units)},
-            {"rewritten_columns", t.rewritten_columns}};
+            {"rewritten_columns", t.rewritten_columns},
+            {"subset", t.subset}};
 }
 
 // ---- contents: reading ----
@@ -303,6 +304,9 @@ std::vector<ArchivedTable> readArchivedTables(
             t.units.push_back(unit);
         });
         t.rewritten_columns = r.strings(v, p, "rewritten_columns");
+        if (v.contains("subset")) {  // manifests before subsets have none: whole
+            t.subset = r.string(v, p, "subset");
+        }
         out.push_back(std::move(t));
     });
     return out;
@@ -395,6 +399,7 @@ std::string toJson(const Contents& contents) {
           {"snapshot_time", s.snapshot_time}}},
         {"selection", contents.selection},
         {"rules_hash", contents.rules_hash},
+        {"subset", contents.subset},
         {"compression_level", contents.compression_level},
         {"jobs", contents.jobs},
         {"catalog", catalogJson(contents.catalog)},
@@ -444,6 +449,9 @@ Contents parseContents(std::string_view json, std::string_view source) {
         c.source.snapshot_time = r.string(s, "source", "snapshot_time");
         c.selection = r.strings(root, "", "selection");
         c.rules_hash = r.string(root, "", "rules_hash");
+        if (root.contains("subset")) {  // manifests before subsets have none
+            c.subset = r.strings(root, "", "subset");
+        }
         c.compression_level = r.integer(root, "", "compression_level");
         c.jobs = static_cast<int>(r.integer(root, "", "jobs", 1, std::numeric_limits<int>::max()));
         c.catalog = readCatalog(r, root);

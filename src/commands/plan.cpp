@@ -37,9 +37,9 @@ std::string noteFor(const nlohmann::ordered_json& t) {
     for (const auto& c : t["rewritten_columns"]) {
         note += (note.empty() ? "rewrites " : ", ") + c.get<std::string>();
     }
-    if (t.contains("subset") && t["subset"] != "whole") {
+    if (t.contains("subset")) {
         std::string subset = "subset: " + t["subset"].get<std::string>();
-        if (t["pulled_in_rows"].get<long long>() > 0) {
+        if (t.contains("pulled_in_rows") && t["pulled_in_rows"].get<long long>() > 0) {
             subset += fmt::format(" ({} rows pulled in)", t["pulled_in_rows"].get<long long>());
         }
         note += (note.empty() ? "" : "; ") + subset;

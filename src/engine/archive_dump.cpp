@@ -157,6 +157,7 @@ archive::Contents ArchiveDump::contents(SnapshotSource& source) const {
     if (prepared_.sanitizing) {
         c.rules_hash = prepared_.sanitizing->rules_hash;
     }
+    c.subset = describeSubset(prepared_.subset);
     c.compression_level = options_.compression_level;
     c.jobs = std::max(1, std::min<int>(options_.jobs, static_cast<int>(plan_.units.size())));
     // The catalogue of what the archive holds: restore selects from it and loads from it.
@@ -183,6 +184,9 @@ archive::Contents ArchiveDump::contents(SnapshotSource& source) const {
                     a.units.push_back({unit.id, unit.part, unit.parts, unit.estimated_bytes});
                 }
             }
+        }
+        if (source.subset()) {
+            a.subset = subsetRoleName(source.subset()->table(t.oid).role);
         }
         if (prepared_.sanitizing) {
             if (const auto* rules = prepared_.sanitizing->forTable(t)) {

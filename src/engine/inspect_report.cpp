@@ -197,6 +197,9 @@ ordered_json ReportBuilder::tableEntry(const ArchivedTable& table, Totals& total
                           {"raw_bytes", raw},
                           {"stored_bytes", stored},
                           {"checksum", known ? ordered_json(digest.hex()) : nullptr}};
+    if (table.subset != "whole") {
+        entry["subset"] = table.subset;  // only in a subset dump, and not for whole tables
+    }
     if (retried) {
         // Only for a table with a retried unit, so that the usual report does not change: the
         // attempts of all its units, the abandoned ones included (their frames are void).
@@ -313,6 +316,7 @@ ordered_json ReportBuilder::build() {
          {{"filters", filters},
           {"rules_hash",
            contents.rules_hash.empty() ? ordered_json(nullptr) : ordered_json(contents.rules_hash)},
+          {"subset", contents.subset},
           {"compression_level", contents.compression_level},
           {"jobs", contents.jobs},
           {"finished", results ? ordered_json(results->finished) : nullptr},
@@ -360,7 +364,10 @@ std::string tableText(const ordered_json& report) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& t : report["tables"]) {
         const bool data = t["action"] == "data";
-        rows.push_back({textOf(t["table"]), textOf(t["action"]), textOf(t["format"]),
+        const std::string action =
+            t.contains("subset") ? fmt::format("data, subset: {}", textOf(t["subset"]))
+                                 : textOf(t["action"]);
+        rows.push_back({textOf(t["table"]), action, textOf(t["format"]),
                         textOf(t["units"]), textOf(t["rows"]), data ? bytesOf(t["raw_bytes"]) : "-",
                         data ? bytesOf(t["stored_bytes"]) : "-", textOf(t["checksum"])});
     }
@@ -424,6 +431,9 @@ std::string formatInspectText(const ordered_json& report) {
     }
     line("filters", filters.empty() ? "none (the whole database)" : filters);
     line("rules hash", textOf(dump["rules_hash"], "none"));
+    for (const auto& s : dump["subset"]) {
+        line("subset", textOf(s));
+    }
     line("compression", fmt::format("zstd level {}, {} jobs", textOf(dump["compression_level"]),
                                     textOf(dump["jobs"])));
     if (!dump["finished"].is_null()) {

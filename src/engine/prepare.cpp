@@ -16,6 +16,23 @@ sanitize::Rules loadRules(const std::string& path, filter::SelectionOptions& sel
     return rules;
 }
 
+namespace {
+
+// The rules file's `subset` and `virtual_foreign_keys`, with the file and line for messages.
+SubsetSpec subsetOf(const sanitize::Rules& rules) {
+    SubsetSpec spec;
+    for (const auto& s : rules.subset) {
+        spec.conditions.push_back({s.pattern, s.condition, rules.where(s.line)});
+    }
+    for (const auto& v : rules.virtual_foreign_keys) {
+        spec.virtual_keys.push_back(
+            {v.from.table, v.from.columns, v.to.table, v.to.columns, rules.where(v.line)});
+    }
+    return spec;
+}
+
+}  // namespace
+
 std::unique_ptr<Sanitizing> checkRules(sanitize::Rules rules, const pg::Catalog& catalog,
                                        const TableSelection& selection) {
     auto out = std::make_unique<Sanitizing>();
@@ -45,12 +62,13 @@ Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& 
                     const std::vector<std::string>& subset) {
     Prepared p;
     p.options = options;
-    for (const auto& s : subset) {
-        p.subset.conditions.push_back(parseSubsetOption(s));
-    }
     std::optional<sanitize::Rules> rules;
     if (!rules_file.empty()) {
         rules = loadRules(rules_file, p.options);
+        p.subset = subsetOf(*rules);
+    }
+    for (const auto& s : subset) {
+        p.subset.conditions.push_back(parseSubsetOption(s));
     }
     p.selection = selectTables(catalog, p.options);
     p.warnings = p.selection.warnings;

@@ -1,6 +1,7 @@
 #include "pgsluice/engine/subset.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <unordered_map>
@@ -28,6 +29,19 @@ SubsetSpec::Condition parseSubsetOption(const std::string& text) {
     }
     throw UsageError(fmt::format(
         "--subset '{}': write TABLE:CONDITION, e.g. --subset 'public.users:id % 100 = 0'", text));
+}
+
+std::vector<std::string> describeSubset(const SubsetSpec& spec) {
+    std::vector<std::string> out;
+    for (const auto& c : spec.conditions) {
+        out.push_back(fmt::format("{}: {} ({})", c.pattern, c.sql, c.where));
+    }
+    for (const auto& v : spec.virtual_keys) {
+        out.push_back(fmt::format("virtual {}({}) -> {}({}) ({})", v.from_pattern,
+                                  fmt::join(v.from_columns, ", "), v.to_pattern,
+                                  fmt::join(v.to_columns, ", "), v.where));
+    }
+    return out;
 }
 
 const char* subsetRoleName(SubsetRole role) {
@@ -194,16 +208,26 @@ std::vector<const pg::Table*> SubsetBuilder::match(const std::string& text,
     return out;
 }
 
+// Conditions for one table combine with OR; a --subset condition replaces the rules file's
+// conditions for the tables it matches (a one-off on top of the staging rules).
 void SubsetBuilder::addConditions() {
+    std::set<std::uint32_t> from_command_line;
+    for (const auto& c : spec_.conditions) {
+        for (const pg::Table* t : match(c.pattern, c.where)) {
+            if (c.where == "--subset") {
+                from_command_line.insert(t->oid);
+            }
+        }
+    }
     for (const auto& c : spec_.conditions) {
         for (const pg::Table* t : match(c.pattern, c.where)) {
             Node* n = node(t->oid);
-            if (!n) {
-                continue;  // its rows do not move in this run
+            if (!n || (c.where != "--subset" && from_command_line.count(t->oid))) {
+                continue;  // its rows do not move in this run, or --subset overrides the file
             }
             n->condition = n->condition.empty() ? "(" + c.sql + ")"
                                                 : n->condition + " OR (" + c.sql + ")";
-            n->where = c.where;
+            n->where = n->where.empty() ? c.where : n->where + ", " + c.where;
         }
     }
 }
@@ -289,11 +313,13 @@ std::vector<RowRef> SubsetBuilder::rows(const std::string& sql,
 std::string SubsetBuilder::rowFilter(const Node& node, const std::string& alias, int oid_param,
                                      int tid_param) {
     if (node.table->relkind == 'r') {
-        return fmt::format("{}.ctid = ANY(${}::pg_catalog.tid[])", alias, tid_param);
+        // The table oids are not needed, but every parameter must have a type.
+        return fmt::format("({}.ctid = ANY(${}::pg_catalog.tid[]) AND ${}::pg_catalog.oid[] IS NOT NULL)",
+                           alias, tid_param, oid_param);
     }
     return fmt::format(
-        "({0}.tableoid, {0}.ctid) IN (SELECT * FROM pg_catalog.unnest(${1}::pg_catalog.oid[], "
-        "${2}::pg_catalog.tid[]))",
+        "({0}.tableoid, {0}.ctid) IN (SELECT * FROM ROWS FROM "
+        "(pg_catalog.unnest(${1}::pg_catalog.oid[]), pg_catalog.unnest(${2}::pg_catalog.tid[])))",
         alias, oid_param, tid_param);
 }
 

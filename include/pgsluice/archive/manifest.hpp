@@ -49,6 +49,9 @@ struct ArchivedTable {
     std::string format = "binary";
     std::vector<ArchivedUnit> units;             // empty when !with_data
     std::vector<std::string> rewritten_columns;  // columns rewritten by --rules at dump time
+    // Its part in the dump's subset: "whole", "condition" or "follows parents" (absent in
+    // manifests written before subsets existed: whole).
+    std::string subset = "whole";
 };
 
 // The server and database the archive was taken from.
@@ -67,6 +70,9 @@ struct Contents {
     SourceInfo source;
     std::vector<std::string> selection;  // the dump's filter options as given ("-T", "audit.*")
     std::string rules_hash;              // of the --rules applied at dump time; empty: none
+    // The subset the dump took, as given: "public.users: id % 100 = 0 (--subset)", and virtual
+    // foreign keys as "virtual public.a(x) -> public.b(y)"; empty: every row of every table.
+    std::vector<std::string> subset;
     int compression_level = 0;
     // Dump workers: at most this many units are open at once, interleaved in the stream; a
     // restore from a pipe needs at least this many connections.

@@ -60,6 +60,10 @@ struct SubsetSpec {
 // table pattern). Throws UsageError.
 SubsetSpec::Condition parseSubsetOption(const std::string& text);
 
+// The conditions and virtual keys of `spec` as one line each, for the archive manifest and
+// inspect: "public.users: id % 100 = 0 (--subset)", "virtual public.a(x) -> public.b(y)".
+std::vector<std::string> describeSubset(const SubsetSpec& spec);
+
 // How a table takes part in a subset.
 enum class SubsetRole { whole, condition, follows };
 
