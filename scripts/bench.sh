@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COPY_TOOLS=(pgsluice pgsluice-rules pgcopydb pgdump pgdump-dir)
 ARCHIVE_TOOLS=(pgsluice-dump pgdump-fc pgsluice-restore pgsluice-restore-pipe pgsluice-restore-noanalyze
   pgrestore-dir)
-EXTRA_TOOLS=(pgrestore-fc)           # known to --only, not run by default
+EXTRA_TOOLS=(pgrestore-fc pgsluice-subset)  # known to --only, not run by default (--subset adds the second)
 ALL_TOOLS=("${COPY_TOOLS[@]}" "${ARCHIVE_TOOLS[@]}" "${EXTRA_TOOLS[@]}")
 # --tables N: the tools run by default, and the ones --only may pick.
 TABLES_TOOLS=(pgsluice pgdump pgcopydb)
@@ -31,6 +31,9 @@ TABLES_LOCKS=1024          # max_locks_per_transaction of both servers with --ta
 PGSLUICE_EXTRA=()
 MODE=size                  # size (the default), tables (--tables N) or wide (--wide-rows)
 RULES_FILE=$ROOT/scripts/sql/bench_rules.yaml
+# --subset (issue #13): 1% of the users and what follows them; metrics_timeseries (no foreign
+# key) stays whole.
+SUBSET_ARGS=(--subset 'public.accounts_user:id % 100 = 0')
 declare -A FAIL_MSG=()     # tool -> the last line of its last failure
 
 usage() {
@@ -127,6 +130,11 @@ Options:
   --out FILE         JSON results (default: out/bench.json in the repository)
   --pgsluice-args S  extra arguments appended to the pgsluice copy command
                      (split on spaces), e.g. "--skip-analyze"
+  --subset           also time pgsluice copy of a 1% subset (pgsluice-subset:
+                     ${SUBSET_ARGS[*]}; the time-series table has no key and
+                     stays whole), checked with pgsluice verify of the same subset;
+                     prints its time against the full pgsluice copy and the share
+                     of rows it moved
   --keep             leave the servers running and the work directory with the
                      archives and pgsluice's reports in place at the end (prints how
                      to stop / remove them)
@@ -259,6 +267,12 @@ run_pgsluice_rules() {
     --report "$RUN_DIR/report.json" "${PGSLUICE_EXTRA[@]}"
 }
 
+# The same copy of a subset ($SUBSET_ARGS); checked with pgsluice verify and the same subset.
+run_pgsluice_subset() {
+  timed main "$PGSLUICE" copy --source "$SRC" --target "$TGT" -j "$JOBS" --progress none \
+    "${SUBSET_ARGS[@]}" --report "$RUN_DIR/report.json" "${PGSLUICE_EXTRA[@]}"
+}
+
 run_pgcopydb() {
   timed main pgcopydb clone --source "$SRC" --target "$TGT" \
     --table-jobs "$JOBS" --index-jobs "$JOBS" --dir "$RUN_DIR/pgcopydb" --no-owner
@@ -337,7 +351,7 @@ path_bytes() {
 
 tool_version() {
   case $1 in
-    pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe|pgsluice-restore-noanalyze)
+    pgsluice|pgsluice-rules|pgsluice-subset|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe|pgsluice-restore-noanalyze)
       "$PGSLUICE" --version 2>/dev/null | head -n 1 || echo unknown ;;
     pgcopydb) pgcopydb --version 2>/dev/null | grep -m1 -o 'version .*' || echo unknown ;;
     pgdump|pgdump-dir|pgdump-fc) pg_dump --version ;;
@@ -349,6 +363,7 @@ tool_label() {
   case $1 in
     pgsluice) echo "pgsluice copy${PGSLUICE_EXTRA[*]:+ ${PGSLUICE_EXTRA[*]}}" ;;
     pgsluice-rules) echo "pgsluice copy --rules" ;;
+    pgsluice-subset) echo "pgsluice copy --subset 1%" ;;
     pgcopydb) echo "pgcopydb clone" ;;
     pgdump) echo "pg_dump -Fc | pg_restore" ;;
     pgdump-dir) echo "pg_dump -Fd -j | pg_restore -j" ;;
@@ -414,7 +429,12 @@ check_copy() {
   tgt_rows=$(table_rows "$TGT") || return 1
   tgt_schema=$(schema_summary "$TGT") || return 1
   local ok=0
-  if [[ "$tgt_rows" != "$SRC_ROWS" ]]; then
+  if [[ $tool == pgsluice-subset ]]; then   # fewer rows by design: verify with the same subset
+    if ! "$PGSLUICE" verify --source "$SRC" --target "$TGT" "${SUBSET_ARGS[@]}" >/dev/null 2>"$WORK/verify.err"; then
+      echo "pgsluice verify of the subset failed: $(tail -n 1 "$WORK/verify.err")"
+      ok=1
+    fi
+  elif [[ "$tgt_rows" != "$SRC_ROWS" ]]; then
     echo "row counts differ (source vs target):"
     diff <(echo "$SRC_ROWS") <(echo "$tgt_rows") | head -n 40 | sed 's/^/    /' || true
     ok=1
@@ -739,7 +759,7 @@ locks_check() {
 
 main() {
   local size_gb=2 size_given=0 runs=3 keep=0 out="$ROOT/out/bench.json" only=""
-  local tables_n="" wide=0 wide_mb=300 wide_mb_given=0
+  local tables_n="" wide=0 wide_mb=300 wide_mb_given=0 subset=0
   JOBS=2
   while (($#)); do
     case $1 in
@@ -762,6 +782,7 @@ main() {
       --pgsluice-args) read -r -a PGSLUICE_EXTRA <<<"${2?--pgsluice-args needs a value}"; shift ;;
       --pgsluice-args=*) read -r -a PGSLUICE_EXTRA <<<"${1#*=}" ;;
       --keep) keep=1 ;;
+      --subset) subset=1 ;;
       -h|--help) usage; exit 0 ;;
       *) usage >&2; die "unknown option: $1" ;;
     esac
@@ -788,6 +809,7 @@ main() {
     fi
   fi
   ((size_given)) && [[ $MODE != size ]] && die "--size-gb does not go with --tables or --wide-rows"
+  ((subset)) && [[ $MODE != size ]] && die "--subset goes with the size-based source only"
 
   KEEP=$keep
   local tools=() t listed=() expanded=() defaults=() allowed=()
@@ -821,13 +843,16 @@ main() {
   else
     tools=("${defaults[@]}")
   fi
+  if ((subset)) && [[ " ${tools[*]} " != *" pgsluice-subset "* ]]; then
+    tools+=(pgsluice-subset)
+  fi
 
   _require_pg_bin
   export PATH="$PG_BIN:$PATH"     # pg_dump, pg_restore and what pgcopydb runs: the servers' version
   PGSLUICE=${PGSLUICE_BIN:-$ROOT/build/pgsluice}
   for t in "${tools[@]}"; do
     case $t in
-      pgsluice|pgsluice-rules|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe|\
+      pgsluice|pgsluice-rules|pgsluice-subset|pgsluice-dump|pgsluice-restore|pgsluice-restore-pipe|\
       pgsluice-restore-noanalyze)
         if [[ ! -x "$PGSLUICE" ]]; then
           log "$PGSLUICE is missing: building it with scripts/setup.sh --target pgsluice"
@@ -1062,6 +1087,24 @@ main() {
     json_phases_all+="${json_phases_all:+, }\"$t\": {\"run\": $mrun, \"seconds\": $(json_phases "$ph")}"
   done
 
+  # ---- the subset (issue #13): its time against the full copy, and the share of rows moved
+  local json_subset="null"
+  if [[ -n "${secs[pgsluice-subset]:-}" ]]; then
+    local m_sub m_full rows_sub="" rep_file
+    m_sub=$(median <<<"${secs[pgsluice-subset]}")
+    m_full=${med_of[pgsluice]:-}
+    [[ $m_full == null ]] && m_full=""
+    mrun=$(median_run "${secs[pgsluice-subset]}" "${okruns[pgsluice-subset]}")
+    rep_file="$WORK/reports/pgsluice-subset-$mrun.json"
+    [[ -s $rep_file ]] && rows_sub=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["rows"])' "$rep_file" 2>/dev/null || true)
+    echo
+    echo "Subset (${SUBSET_ARGS[*]}; issue #13):"
+    printf '  %-52s %s / %s s = %s\n' "time: pgsluice copy --subset / pgsluice copy" "$m_sub" "${m_full:--}" "$(ratio "$m_sub" "${m_full:-}")"
+    printf '  %-52s %s of %s = %s\n' "rows moved: subset / whole database" "${rows_sub:--}" "$src_total_rows" "$(ratio "${rows_sub:-}" "$src_total_rows" 4)"
+    printf '  %-52s %s MiB\n' "peak RSS (tree) of the subset copy" "${tree_mib_of[pgsluice-subset]:-0}"
+    json_subset="{\"median_s\": $m_sub, \"full_copy_median_s\": ${m_full:-null}, \"rows\": ${rows_sub:-null}, \"source_rows\": $src_total_rows, \"peak_rss_mib\": ${tree_mib_of[pgsluice-subset]:-0}}"
+  fi
+
   # ---- many tables (issue #12)
   local json_tables_case="null"
   if [[ $MODE == tables ]]; then
@@ -1216,6 +1259,7 @@ $json_tools
   "pgsluice_phases": {${json_phases_all}},
   "archive_ratios": $json_archive,
   "many_tables": $json_tables_case,
+  "subset": $json_subset,
   "wide_rows": $json_wide
 }
 JSON
