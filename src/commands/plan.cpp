@@ -47,26 +47,11 @@ std::string noteFor(const nlohmann::ordered_json& t) {
     return note;
 }
 
-}  // namespace
-
-void runPlan(const PlanRequest& request) {
-    pg::Snapshot snapshot = pg::Snapshot::exportFrom(request.source);
-    pg::Catalog catalog = pg::loadCatalog(snapshot.control());
-    // The same checks a run makes before it touches anything.
-    engine::Prepared prepared =
-        engine::prepareRun(catalog, request.selection, request.rules_file,
-                           request.drop_dangling_foreign_keys, request.subset);
-    const engine::TableSelection& selection = prepared.selection;
-    const Sanitizing* sanitizing = prepared.sanitizing.get();
-    engine::Plan plan =
-        engine::makePlan(catalog, engine::PlanOptions{request.split_bytes}, selection);
-    // A subset is computed as a run computes it: its row counts are exact, not estimates.
-    std::shared_ptr<const engine::Subset> subset;
-    if (!prepared.subset.empty()) {
-        subset = engine::computeSubset(snapshot.control(), catalog, selection, prepared.subset);
-        engine::applySubset(plan, *subset);
-    }
-
+// One entry per table: those the plan moves (with their part in the subset, if any), then those
+// left out.
+nlohmann::ordered_json tableEntries(const engine::Plan& plan, const pg::Catalog& catalog,
+                                    const engine::TableSelection& selection,
+                                    const Sanitizing* sanitizing, const engine::Subset* subset) {
     nlohmann::ordered_json tables = nlohmann::ordered_json::array();
     for (const auto& pt : plan.tables) {
         const pg::Table& t = *pt.table;
@@ -101,6 +86,31 @@ void runPlan(const PlanRequest& request) {
                               {"rewritten_columns", nlohmann::ordered_json::array()}});
         }
     }
+    return tables;
+}
+
+}  // namespace
+
+void runPlan(const PlanRequest& request) {
+    pg::Snapshot snapshot = pg::Snapshot::exportFrom(request.source);
+    pg::Catalog catalog = pg::loadCatalog(snapshot.control());
+    // The same checks a run makes before it touches anything.
+    engine::Prepared prepared =
+        engine::prepareRun(catalog, request.selection, request.rules_file,
+                           request.drop_dangling_foreign_keys, request.subset);
+    const engine::TableSelection& selection = prepared.selection;
+    const Sanitizing* sanitizing = prepared.sanitizing.get();
+    engine::Plan plan =
+        engine::makePlan(catalog, engine::PlanOptions{request.split_bytes}, selection);
+    // A subset is computed as a run computes it: its row counts are exact, not estimates.
+    std::shared_ptr<const engine::Subset> subset;
+    if (!prepared.subset.empty()) {
+        subset = engine::computeSubset(snapshot.control(), catalog, selection, prepared.subset);
+        engine::applySubset(plan, *subset);
+    }
+
+    nlohmann::ordered_json tables =
+        tableEntries(plan, catalog, selection, sanitizing, subset.get());
     nlohmann::ordered_json problems = nlohmann::ordered_json::array();
     for (const auto& d : selection.dangling) {
         problems.push_back({{"foreign_key", d.key->name},

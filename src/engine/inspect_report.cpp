@@ -364,11 +364,11 @@ std::string tableText(const ordered_json& report) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& t : report["tables"]) {
         const bool data = t["action"] == "data";
-        const std::string action =
-            t.contains("subset") ? fmt::format("data, subset: {}", textOf(t["subset"]))
-                                 : textOf(t["action"]);
-        rows.push_back({textOf(t["table"]), action, textOf(t["format"]),
-                        textOf(t["units"]), textOf(t["rows"]), data ? bytesOf(t["raw_bytes"]) : "-",
+        const std::string action = t.contains("subset")
+                                       ? fmt::format("data, subset: {}", textOf(t["subset"]))
+                                       : textOf(t["action"]);
+        rows.push_back({textOf(t["table"]), action, textOf(t["format"]), textOf(t["units"]),
+                        textOf(t["rows"]), data ? bytesOf(t["raw_bytes"]) : "-",
                         data ? bytesOf(t["stored_bytes"]) : "-", textOf(t["checksum"])});
     }
     const ordered_json& totals = report["totals"];

@@ -1,7 +1,6 @@
 #include "pgsluice/engine/subset.hpp"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <unordered_map>
@@ -12,58 +11,6 @@
 #include "pgsluice/pg/identifier.hpp"
 
 namespace pgsluice::engine {
-
-SubsetSpec::Condition parseSubsetOption(const std::string& text) {
-    bool quoted = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '"') {
-            quoted = !quoted;
-        } else if (text[i] == ':' && !quoted) {
-            std::string table = text.substr(0, i);
-            std::string sql = text.substr(i + 1);
-            if (table.empty() || sql.find_first_not_of(" \t") == std::string::npos) {
-                break;
-            }
-            return {table, sql, "--subset"};
-        }
-    }
-    throw UsageError(fmt::format(
-        "--subset '{}': write TABLE:CONDITION, e.g. --subset 'public.users:id % 100 = 0'", text));
-}
-
-std::vector<std::string> describeSubset(const SubsetSpec& spec) {
-    std::vector<std::string> out;
-    for (const auto& c : spec.conditions) {
-        out.push_back(fmt::format("{}: {} ({})", c.pattern, c.sql, c.where));
-    }
-    for (const auto& v : spec.virtual_keys) {
-        out.push_back(fmt::format("virtual {}({}) -> {}({}) ({})", v.from_pattern,
-                                  fmt::join(v.from_columns, ", "), v.to_pattern,
-                                  fmt::join(v.to_columns, ", "), v.where));
-    }
-    return out;
-}
-
-const char* subsetRoleName(SubsetRole role) {
-    switch (role) {
-        case SubsetRole::whole:
-            return "whole";
-        case SubsetRole::condition:
-            return "condition";
-        case SubsetRole::follows:
-            return "follows parents";
-    }
-    return "";
-}
-
-std::string ctidArray(const std::vector<std::uint64_t>& ctids, std::size_t begin,
-                      std::size_t end) {
-    std::string out = "{";
-    for (std::size_t i = begin; i < end; ++i) {
-        out += fmt::format("{}\"({},{})\"", i > begin ? "," : "", ctids[i] >> 16, ctids[i] & 0xFFFF);
-    }
-    return out + "}";
-}
 
 const Subset::Table& Subset::table(std::uint32_t oid) const {
     static const Table whole;
@@ -83,8 +30,8 @@ struct RowRef {
 std::uint64_t parseCtid(std::string_view text) {
     unsigned long block = 0;
     unsigned long item = 0;
-    if (std::sscanf(std::string(text).c_str(), "(%lu,%lu)", &block, &item) != 2 ||
-        item > 0xFFFF || block > 0xFFFFFFFFul) {
+    if (std::sscanf(std::string(text).c_str(), "(%lu,%lu)", &block, &item) != 2 || item > 0xFFFF ||
+        block > 0xFFFFFFFFul) {
         throw Error(fmt::format("internal error: unexpected ctid {}", text));
     }
     return packCtid(static_cast<std::uint32_t>(block), static_cast<std::uint16_t>(item));
@@ -94,7 +41,7 @@ std::uint64_t parseCtid(std::string_view text) {
 // live in its leaves).
 struct Node {
     const pg::Table* table = nullptr;
-    std::string from;                  // "ONLY s.t" or "s.t" (partitioned)
+    std::string from;                   // "ONLY s.t" or "s.t" (partitioned)
     std::vector<std::uint32_t> leaves;  // the tables holding its rows that the run moves
     std::string condition;
     std::string where;
@@ -118,8 +65,8 @@ struct Edge {
 // Builds a Subset: the nodes and edges of the catalogue, then the kept rows to a fixpoint.
 class SubsetBuilder {
   public:
-    SubsetBuilder(pg::Connection& conn, const pg::Catalog& catalog,
-                  const TableSelection& selection, const SubsetSpec& spec)
+    SubsetBuilder(pg::Connection& conn, const pg::Catalog& catalog, const TableSelection& selection,
+                  const SubsetSpec& spec)
         : conn_(conn), catalog_(catalog), selection_(selection), spec_(spec) {}
 
     std::shared_ptr<const Subset> build();
@@ -225,8 +172,8 @@ void SubsetBuilder::addConditions() {
             if (!n || (c.where != "--subset" && from_command_line.count(t->oid))) {
                 continue;  // its rows do not move in this run, or --subset overrides the file
             }
-            n->condition = n->condition.empty() ? "(" + c.sql + ")"
-                                                : n->condition + " OR (" + c.sql + ")";
+            n->condition =
+                n->condition.empty() ? "(" + c.sql + ")" : n->condition + " OR (" + c.sql + ")";
             n->where = n->where.empty() ? c.where : n->where + ", " + c.where;
         }
     }
@@ -272,8 +219,12 @@ void SubsetBuilder::addEdges() {
         Node* child = node(from.front()->oid);
         Node* parent = node(to.front()->oid);
         if (child && parent) {
-            edges_.push_back({child, parent, v.from_columns, v.to_columns,
-                              "virtual " + v.from_pattern + " -> " + v.to_pattern, {}});
+            edges_.push_back({child,
+                              parent,
+                              v.from_columns,
+                              v.to_columns,
+                              "virtual " + v.from_pattern + " -> " + v.to_pattern,
+                              {}});
         }
     }
 }
@@ -314,8 +265,9 @@ std::string SubsetBuilder::rowFilter(const Node& node, const std::string& alias,
                                      int tid_param) {
     if (node.table->relkind == 'r') {
         // The table oids are not needed, but every parameter must have a type.
-        return fmt::format("({}.ctid = ANY(${}::pg_catalog.tid[]) AND ${}::pg_catalog.oid[] IS NOT NULL)",
-                           alias, tid_param, oid_param);
+        return fmt::format(
+            "({}.ctid = ANY(${}::pg_catalog.tid[]) AND ${}::pg_catalog.oid[] IS NOT NULL)", alias,
+            tid_param, oid_param);
     }
     return fmt::format(
         "({0}.tableoid, {0}.ctid) IN (SELECT * FROM ROWS FROM "
@@ -394,8 +346,7 @@ bool SubsetBuilder::pullIn() {
             std::string sql =
                 fmt::format("SELECT DISTINCT p.tableoid, p.ctid FROM {} p JOIN {} c ON {} WHERE {}",
                             e.parent->from, e.child->from, join, rowFilter(*e.child, "c", 1, 2));
-            for (const RowRef& parent :
-                 rows(sql, {oids, ctidArray(ctids, 0, ctids.size())})) {
+            for (const RowRef& parent : rows(sql, {oids, ctidArray(ctids, 0, ctids.size())})) {
                 grew = add(*e.parent, parent, true) || grew;
             }
         }

@@ -143,7 +143,8 @@ const std::map<std::string, std::string> kExpected = {
      "SELECT id FROM c2 WHERE a IS NULL OR b IS NULL OR (a, b) IN (SELECT a, b FROM p2 "
      "WHERE a = 1)"},
     {"acct", "SELECT id FROM acct WHERE id % 2 = 0"},
-    {"acct_ref", "SELECT id FROM acct_ref WHERE acct_code IN (SELECT code FROM acct WHERE id % 2 = 0)"},
+    {"acct_ref",
+     "SELECT id FROM acct_ref WHERE acct_code IN (SELECT code FROM acct WHERE id % 2 = 0)"},
     {"pc",
      "SELECT id FROM pc WHERE (region = 'eu' AND id % 4 = 0) OR (region, id) IN "
      "(SELECT region, cust_id FROM po WHERE id % 5 = 0)"},
@@ -162,11 +163,13 @@ std::string expectedY() {
 }
 
 // The key column the expectations list (p2 has no id).
-std::string keyOf(const std::string& table) { return table == "p2" ? "b" : "id"; }
+std::string keyOf(const std::string& table) {
+    return table == "p2" ? "b" : "id";
+}
 
 std::string idList(const TestCluster& cluster, const std::string& db, const std::string& sql) {
-    return cluster.scalar(db, "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM (" +
-                                  sql + ") s(id)");
+    return cluster.scalar(
+        db, "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM (" + sql + ") s(id)");
 }
 
 // A file in the temporary directory, removed when the object dies.
@@ -201,8 +204,7 @@ class Subset : public ::testing::Test {
     static void expectSubset(const std::string& copied) {
         for (const auto& [table, sql] : kExpected) {
             std::string want = idList(source(), db_, sql);
-            std::string got = idList(target(), copied,
-                                     "SELECT " + keyOf(table) + " FROM " + table);
+            std::string got = idList(target(), copied, "SELECT " + keyOf(table) + " FROM " + table);
             EXPECT_EQ(got, want) << "table " << table;
             EXPECT_FALSE(want.empty()) << "the fixture keeps no row of " << table;
         }
@@ -220,14 +222,15 @@ std::string Subset::db_;
 TEST_F(Subset, EveryKeyShapeIsFollowedAndEveryKeyHolds) {
     TempFile rules("subset-rules", kRules);
     std::string copied = emptyTarget("subset_copy");
-    RunResult r = runPgsluice({"copy", "--source", source().conninfo(db_), "--target",
-                               target().conninfo(copied), "--rules", rules.path(), "-j", "2",
-                               "--progress", "none", "--verify"},
-                              kSalt);
+    RunResult r = runPgsluice(
+        {"copy", "--source", source().conninfo(db_), "--target", target().conninfo(copied),
+         "--rules", rules.path(), "-j", "2", "--progress", "none", "--verify"},
+        kSalt);
     ASSERT_EQ(r.exit_code, 0) << r;
     expectSubset(copied);
     // The rules applied to the kept rows, and the subset did not disturb them.
-    EXPECT_EQ(target().scalar(copied, "SELECT count(*) FROM vc WHERE email LIKE '%@example.com'"), "0");
+    EXPECT_EQ(target().scalar(copied, "SELECT count(*) FROM vc WHERE email LIKE '%@example.com'"),
+              "0");
 
     // verify, run on its own with the same rules, agrees; without the subset it does not.
     RunResult v = runPgsluice({"verify", "--source", source().conninfo(db_), "--target",
@@ -241,8 +244,8 @@ TEST_F(Subset, EveryKeyShapeIsFollowedAndEveryKeyHolds) {
 
 TEST_F(Subset, PlanShowsEachTablesPart) {
     TempFile rules("subset-rules", kRules);
-    RunResult r = runPgsluice(
-        {"plan", "--source", source().conninfo(db_), "--rules", rules.path()}, kSalt);
+    RunResult r =
+        runPgsluice({"plan", "--source", source().conninfo(db_), "--rules", rules.path()}, kSalt);
     ASSERT_EQ(r.exit_code, 0) << r;
     for (const char* part : {"condition", "follows parents", "whole", "pulled in"}) {
         EXPECT_NE(r.out.find(part), std::string::npos) << part << " missing in\n" << r.out;
@@ -252,8 +255,8 @@ TEST_F(Subset, PlanShowsEachTablesPart) {
 TEST_F(Subset, DumpRecordsTheSubsetAndRestoresIt) {
     TempFile rules("subset-rules", kRules);
     std::string archive = (std::filesystem::temp_directory_path() / (db_ + ".sluice")).string();
-    RunResult d = runPgsluice({"dump", "--source", source().conninfo(db_), "-f", archive,
-                               "--rules", rules.path(), "-j", "2", "--progress", "none"},
+    RunResult d = runPgsluice({"dump", "--source", source().conninfo(db_), "-f", archive, "--rules",
+                               rules.path(), "-j", "2", "--progress", "none"},
                               kSalt);
     ASSERT_EQ(d.exit_code, 0) << d;
     RunResult i = runPgsluice({"inspect", archive});
@@ -264,8 +267,8 @@ TEST_F(Subset, DumpRecordsTheSubsetAndRestoresIt) {
         << i.out;
 
     std::string restored = emptyTarget("subset_restore");
-    RunResult l = runPgsluice({"restore", "-f", archive, "--target",
-                               target().conninfo(restored), "-j", "2", "--progress", "none"});
+    RunResult l = runPgsluice({"restore", "-f", archive, "--target", target().conninfo(restored),
+                               "-j", "2", "--progress", "none"});
     ASSERT_EQ(l.exit_code, 0) << l;
     expectSubset(restored);
     std::filesystem::remove(archive);
@@ -274,10 +277,10 @@ TEST_F(Subset, DumpRecordsTheSubsetAndRestoresIt) {
 TEST_F(Subset, CommandLineConditionReplacesTheFilesForItsTable) {
     TempFile rules("subset-rules", kRules);
     std::string copied = emptyTarget("subset_cli");
-    RunResult r = runPgsluice({"copy", "--source", source().conninfo(db_), "--target",
-                               target().conninfo(copied), "--rules", rules.path(), "--subset",
-                               "public.top:id = 10", "--progress", "none"},
-                              kSalt);
+    RunResult r = runPgsluice(
+        {"copy", "--source", source().conninfo(db_), "--target", target().conninfo(copied),
+         "--rules", rules.path(), "--subset", "public.top:id = 10", "--progress", "none"},
+        kSalt);
     ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_EQ(idList(target(), copied, "SELECT id FROM top"), "10");
     EXPECT_EQ(idList(target(), copied, "SELECT id FROM left_side"),
@@ -287,9 +290,9 @@ TEST_F(Subset, CommandLineConditionReplacesTheFilesForItsTable) {
 TEST_F(Subset, BadConditionOrPatternIsExitTwoBeforeTheTargetIsTouched) {
     std::string copied = emptyTarget("subset_bad");
     TempFile bad("subset-bad", "version: 1\nsubset:\n  public.a: \"no_such_column = 1\"\n");
-    RunResult r = runPgsluice({"copy", "--source", source().conninfo(db_), "--target",
-                               target().conninfo(copied), "--rules", bad.path(), "--progress",
-                               "none"});
+    RunResult r =
+        runPgsluice({"copy", "--source", source().conninfo(db_), "--target",
+                     target().conninfo(copied), "--rules", bad.path(), "--progress", "none"});
     EXPECT_EQ(r.exit_code, 2) << r;
     EXPECT_NE(r.err.find(bad.path() + ":3"), std::string::npos) << r;
     EXPECT_NE(r.err.find("no_such_column"), std::string::npos) << r;
@@ -300,12 +303,13 @@ TEST_F(Subset, BadConditionOrPatternIsExitTwoBeforeTheTargetIsTouched) {
     EXPECT_EQ(p.exit_code, 2) << p;
     EXPECT_NE(p.err.find("matches no table"), std::string::npos) << p;
 
-    RunResult s = runPgsluice({"copy", "--source", source().conninfo(db_), "--target",
-                               target().conninfo(copied), "--subset", "no-colon-here",
-                               "--progress", "none"});
+    RunResult s =
+        runPgsluice({"copy", "--source", source().conninfo(db_), "--target",
+                     target().conninfo(copied), "--subset", "no-colon-here", "--progress", "none"});
     EXPECT_EQ(s.exit_code, 2) << s;
-    EXPECT_EQ(target().scalar(copied, "SELECT count(*) FROM pg_class WHERE relnamespace = "
-                                      "'public'::regnamespace"),
+    EXPECT_EQ(target().scalar(copied,
+                              "SELECT count(*) FROM pg_class WHERE relnamespace = "
+                              "'public'::regnamespace"),
               "0");
 }
 

@@ -19,7 +19,7 @@
 // server as queries that take those identities as array parameters; the COPY of a subsetted
 // table reads exactly its kept rows by ctid (TID scans), so the time of a copy falls with the
 // rows it moves. A table that follows its parents is scanned once per iteration of the
-// fixpoint (and per million kept parent rows).
+// fixpoint in which its parents grew.
 
 #include <cstdint>
 #include <map>
