@@ -643,6 +643,30 @@ TEST_F(Faults, TargetRestartMidCopyIsRetried) {
     EXPECT_TRUE(sameDatabase(source(), src, restarted, dst));
 }
 
+// The target goes away for good mid-copy (every connection dropped, every new one refused): with
+// the default --retries 5 the waits are 1+2+4+8+16 s, so the run must end with exit 1, naming
+// the table and the target's state, within 60 s.
+TEST_F(Faults, TargetThatStaysDownEndsTheRunWithinAMinute) {
+    const std::string& src = bigSource();
+    std::string dst = emptyTarget("down");
+    TcpProxy proxy(target().port());
+    BackgroundProcess p =
+        startPgsluice(copyArgs(source().conninfo(src), proxy.conninfo(dst)), {}, 240s);
+    ASSERT_FALSE(waitForCopy(p, target(), dst, "COPY FROM").empty()) << p.wait();
+    proxy.refuse(true);
+    proxy.dropAll();
+    auto down = Clock::now();
+    double seconds = 0;
+    RunResult r = finish(p, 120s, down, &seconds);
+    figure("target down for good to exit 1 (default --retries 5)", seconds);
+    note("retries and error:\n" + linesWith(r.err, "retrying") + linesWith(r.err, "error"));
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_LT(seconds, 60.0) << r;
+    EXPECT_NE(r.err.find("(attempt 6 of 6)"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("big"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("The target "), std::string::npos) << r;
+}
+
 // A pgsluice session on `cluster` running `command` of `big` in `db` is terminated mid-COPY; the
 // run must retry it and copy exactly.
 void terminateWorkerMidCopy(const TestCluster& cluster, const std::string& command) {
