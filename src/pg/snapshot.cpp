@@ -34,8 +34,8 @@ void Snapshot::join(Connection& conn, const std::string& begin) const {
 std::string Snapshot::lostMessage(const std::string& cause) const {
     return "the " + std::string(roleName(role_)) + " session that holds the run's snapshot " + id_ +
            " is gone, and the exported snapshot with it: no retry can stay consistent without "
-           "it, and pgsluice never goes on in another snapshot. Run again.\n(the " +
-           std::string(roleName(role_)) + " session ended: " + cause + ")";
+           "it, and pgsluice never goes on in another snapshot. Run again.\n(" +
+           cause + ")";
 }
 
 }  // namespace pgsluice::pg

@@ -729,6 +729,47 @@ TEST_F(Faults, SnapshotSessionTerminatedStopsTheRun) {
     EXPECT_NE(r.err.find("--clean"), std::string::npos) << r;
 }
 
+// The control session is terminated, then a source worker mid-COPY: the worker's retry cannot
+// import the snapshot any more (SQLSTATE 22023, "invalid snapshot identifier"), and the run must
+// stop saying the snapshot is gone instead of retrying, or going on in another snapshot.
+TEST_F(Faults, RetryAfterTheSnapshotIsGoneStopsTheRun) {
+    const std::string& src = bigSource();
+    std::string dst = emptyTarget("snapshotretry");
+    BackgroundProcess p =
+        startPgsluice(copyArgs(source().conninfo(src), target().conninfo(dst)), {}, 240s);
+    std::string worker = waitForCopy(p, source(), src, "COPY TO");
+    ASSERT_FALSE(worker.empty()) << p.wait();
+    Rows control = source().query(
+        "postgres",
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgsluice' AND datname = " +
+            sqlLiteral(src) +
+            " AND state = 'idle in transaction' AND query NOT LIKE 'COPY %' AND query NOT LIKE "
+            "'%SET TRANSACTION SNAPSHOT%' ORDER BY backend_start LIMIT 1");
+    ASSERT_EQ(control.size(), 1u) << "no control session among:\n" << sessionsOf(source());
+    terminate(source(), control[0][0]);
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return source().scalar(
+                       "postgres",
+                       "SELECT count(*) FROM pg_stat_activity WHERE pid = " + control[0][0]) == "0";
+        },
+        10s));
+    terminate(source(), worker);
+    auto fault = Clock::now();
+    double after_fault = 0;
+    RunResult r = finish(p, 150s, fault, &after_fault);
+    figure("control and worker terminated to exit", after_fault);
+    note("retries and error:\n" + linesWith(r.err, "retrying") + linesWith(r.err, "error") +
+         linesWith(r.err, "snapshot identifier"));
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_NE(r.err.find("is gone, and the exported snapshot with it"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("invalid snapshot identifier"), std::string::npos)
+        << "the run did not end at the retry's import of the snapshot\n"
+        << r;
+    EXPECT_EQ(count(r.err, "(attempt 3 of"), 0u) << "retried in a lost snapshot\n" << r;
+    EXPECT_NE(r.err.find("The target "), std::string::npos) << r;
+}
+
 // --- archives ------------------------------------------------------------------------------------
 
 TEST_F(Faults, RestoreFromAFileRetriesATerminatedWorker) {
