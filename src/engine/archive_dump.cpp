@@ -151,7 +151,8 @@ archive::Contents ArchiveDump::contents(SnapshotSource& source) const {
     const pg::Catalog& catalog = source.catalog();
     archive::Contents c;
     c.writer = util::version_line;
-    ServerIdentity id = identify(source.snapshot().control());
+    ServerIdentity id =
+        source.snapshot().onControl([](pg::Connection& control) { return identify(control); });
     c.source = {id.system_id, id.host, id.database, catalog.server_version, source.snapshotTime()};
     c.selection = options_.selection_args;
     if (prepared_.sanitizing) {
@@ -219,53 +220,86 @@ archive::Contents ArchiveDump::contents(SnapshotSource& source) const {
     return c;
 }
 
+// What one dump worker holds: its end of the feed (a reader session in the snapshot, made again
+// after a transient failure), its compressor. A thread's writes still in flight when it ends
+// would be cancelled, so it settles them before it ends.
+struct ArchiveDump::Worker {
+    Worker(UnitFeed& f, int i, int level, archive::ArchiveWriter& w, AbortSignal& a)
+        : feed(f), index(i), encoder(level), writer(w), abort(a) {}
+    ~Worker() {
+        abort.capture([&] { writer.settle(); });
+    }
+    UnitFeed& feed;
+    int index;
+    std::unique_ptr<UnitFeed::Worker> reader;
+    archive::FrameEncoder encoder;
+    archive::ArchiveWriter& writer;
+    AbortSignal& abort;
+};
+
 // Every unit on the -j workers: COPY out of the snapshot, through the sanitiser when the table
 // is ruled (so the archive never holds the raw values), into the unit's frames.
 void ArchiveDump::writeData(SnapshotSource& source) {
-    Progress& progress = run_.progress();
     AbortSignal& abort = run_.abort();
-    progress.start(plan_);
+    run_.progress().start(plan_);
     results_.assign(plan_.units.size(), archive::UnitResult{});
     SnapshotFeed feed(source.snapshot(), plan_, abort);
-    // What one worker holds: its reader, its compressor. A thread's writes still in flight when
-    // it ends would be cancelled, so it settles them before it ends.
-    struct Worker {
-        Worker(std::unique_ptr<UnitFeed::Worker> r, int level, archive::ArchiveWriter& w,
-               AbortSignal& a)
-            : reader(std::move(r)), encoder(level), writer(w), abort(a) {}
-        ~Worker() {
-            abort.capture([&] { writer.settle(); });
-        }
-        std::unique_ptr<UnitFeed::Worker> reader;
-        archive::FrameEncoder encoder;
-        archive::ArchiveWriter& writer;
-        AbortSignal& abort;
-    };
+    RetryPolicy policy;
+    policy.retries = options_.retries;
+    StallWatchdog watchdog{std::chrono::seconds(options_.stall_timeout_seconds)};
     forEachParallel(
         options_.jobs, plan_.units.size(), abort,
         [&](int w) {
-            return std::make_unique<Worker>(feed.worker(w), options_.compression_level, *writer_,
-                                            abort);
+            return std::make_unique<Worker>(feed, w, options_.compression_level, *writer_, abort);
         },
-        [&](std::unique_ptr<Worker>& worker, size_t i) {
-            const WorkUnit& unit = plan_.units[i];
-            const pg::Table& table = *plan_.tables[unit.table].table;
-            progress.unitStarted(unit.table);
-            archive::UnitWriter frames(*writer_, worker->encoder, unit.id, table.binary_safe,
-                                       static_cast<int>(table.columns.size()));
-            try {
-                copy::ChunkSource& rows = worker->reader->open(i);
-                auto count = [&](size_t bytes) {
-                    progress.addBytes(unit.table, static_cast<long long>(bytes));
-                };
-                const Sanitizing* rules = prepared_.sanitizing.get();
-                pump(rows, rules ? rules->forTable(table) : nullptr, frames, abort, count);
-            } catch (...) {
-                rethrowInContext(abort, "dumping " + describeUnit(table, unit));
-            }
-            results_[i] = {unit.id, frames.digest(), frames.rawBytes()};
-            progress.unitDone(unit.table, static_cast<long long>(frames.digest().rows));
-        });
+        [&](std::unique_ptr<Worker>& worker, size_t i) { dumpUnit(*worker, i, policy, watchdog); });
+}
+
+void ArchiveDump::dumpUnit(Worker& worker, size_t i, const RetryPolicy& policy,
+                           StallWatchdog& watchdog) {
+    Progress& progress = run_.progress();
+    AbortSignal& abort = run_.abort();
+    const WorkUnit& unit = plan_.units[i];
+    const pg::Table& table = *plan_.tables[unit.table].table;
+    const Sanitizing* sanitizing = prepared_.sanitizing.get();
+    const sanitize::TableSanitizer* rules = sanitizing ? sanitizing->forTable(table) : nullptr;
+    progress.unitStarted(unit.table);
+    archive::UnitWriter frames(*writer_, worker.encoder, unit.id, table.binary_safe,
+                               static_cast<int>(table.columns.size()));
+    long long moved = 0;  // by the current attempt
+    auto attempt = [&](int) {
+        if (!worker.reader) {
+            worker.reader = worker.feed.worker(worker.index);
+        }
+        std::vector<pg::Connection*> watched;
+        if (pg::Connection* conn = worker.reader->connection()) {
+            watched.push_back(conn);
+        }
+        StallWatchdog::Lease lease(watchdog, watched);
+        try {
+            copy::ChunkSource& rows = worker.reader->open(i);
+            pump(rows, rules, frames, abort, [&](size_t bytes) {
+                progress.addBytes(unit.table, static_cast<long long>(bytes));
+                moved += static_cast<long long>(bytes);
+                lease->moved(bytes);
+            });
+        } catch (...) {
+            lease.rethrowFailure();
+        }
+    };
+    auto before_retry = [&] {
+        progress.addBytes(unit.table, -moved);  // the next attempt counts them again
+        moved = 0;
+        worker.reader.reset();
+        frames.abandon();  // the archive never holds two copies of the unit's rows
+    };
+    try {
+        withRetries(policy, abort, progress, describeUnit(table, unit), attempt, before_retry);
+    } catch (...) {
+        rethrowInContext(abort, "dumping " + describeUnit(table, unit));
+    }
+    results_[i] = {unit.id, frames.digest(), frames.rawBytes()};
+    progress.unitDone(unit.table, static_cast<long long>(frames.digest().rows));
 }
 
 void ArchiveDump::writeLargeObjects(SnapshotSource& source) {

@@ -205,10 +205,16 @@ std::optional<std::string> PipeFeed::takeFrame(Lane& lane) {
     if (lane.frames.empty()) {
         return std::nullopt;
     }
-    std::string frame = std::move(lane.frames.front());
+    Queued frame = std::move(lane.frames.front());
     lane.frames.pop_front();
     changed_.notify_all();
-    return frame;
+    if (frame.abandoned) {
+        throw UnitAbandoned(
+            "the archive abandons the rows of this unit streamed so far (its dump retried the "
+            "unit after a failure): the rows loaded from them are rolled back and the unit is "
+            "loaded again from the dump's next attempt");
+    }
+    return std::move(frame.payload);
 }
 
 PipeFeed::Lane* PipeFeed::freeLane(std::unique_lock<std::mutex>& lock) {
@@ -286,13 +292,19 @@ void PipeFeed::route(const archive::Frame& frame, std::map<uint32_t, Lane*>& ope
         lane = freeLane(lock);
         lane->unit = it->second;
         lane->ended = false;
+        lane->attempt_frames = 0;
         open[h.unit] = lane;
         ++started;
     }
-    if (h.type == archive::FrameType::data) {
+    bool abandoned = h.type == archive::FrameType::unit_end && h.abandoned();
+    if (abandoned && lane->attempt_frames == 0) {
+        return;  // nothing of the attempt reached the worker: nothing to undo
+    }
+    if (h.type == archive::FrameType::data || abandoned) {
         changed_.wait(lock, [&] { return lane->frames.size() < kLaneDepth || abort_.aborted(); });
         abort_.check();
-        lane->frames.emplace_back(frame.payload);
+        lane->frames.push_back({std::string(frame.payload), abandoned});
+        lane->attempt_frames = abandoned ? 0 : lane->attempt_frames + 1;
     } else {
         lane->ended = true;
         open.erase(h.unit);

@@ -136,7 +136,9 @@ std::string DataPhase::describeBatch(const UnitBatch& batch) const {
 }
 
 // Loads a batch, again on new connections after a transient failure (never for a feed that
-// cannot read a unit twice: a pipe).
+// cannot read a unit twice: a pipe), and again when the feed abandons the rows it gave so far
+// (a pipe of a dump that retried the unit): closing the target session rolls back what the
+// attempt loaded, and the next attempt loads the rows that follow in the stream.
 void DataPhase::loadBatch(Worker& worker, const UnitBatch& batch) {
     for (size_t u : batch.units) {
         progress_.unitStarted(plan_.units[u].table);
@@ -147,19 +149,28 @@ void DataPhase::loadBatch(Worker& worker, const UnitBatch& batch) {
     }
     CommitTracker commit;
     std::vector<long long> moved(batch.units.size(), 0);  // by the current attempt, per unit
+    auto forget = [&] {
+        for (size_t i = 0; i < batch.units.size(); ++i) {
+            // the next attempt counts them again
+            progress_.addBytes(plan_.units[batch.units[i]].table, -moved[i]);
+            moved[i] = 0;
+        }
+        worker.target.reset();
+        worker.feed.reset();
+    };
     try {
-        withRetries(
-            policy, abort_, progress_, describeBatch(batch),
-            [&](int) { loadBatchOnce(worker, batch, commit, moved); },
-            [&] {
-                for (size_t i = 0; i < batch.units.size(); ++i) {
-                    // the next attempt counts them again
-                    progress_.addBytes(plan_.units[batch.units[i]].table, -moved[i]);
-                    moved[i] = 0;
-                }
-                worker.target.reset();
-                worker.feed.reset();
-            });
+        for (bool loaded = false; !loaded;) {
+            try {
+                withRetries(
+                    policy, abort_, progress_, describeBatch(batch),
+                    [&](int) { loadBatchOnce(worker, batch, commit, moved); }, forget);
+                loaded = true;
+            } catch (const UnitAbandoned& e) {
+                progress_.warn(
+                    fmt::format("{} {}: {}", settings_.verb, describeBatch(batch), e.what()));
+                forget();
+            }
+        }
     } catch (...) {
         if (!feed_->canReread() && transientCause(std::current_exception())) {
             try {
@@ -222,11 +233,7 @@ void DataPhase::loadBatchOnce(Worker& worker, const UnitBatch& batch, CommitTrac
             }
             commit.commit(dst);
         } catch (...) {
-            if (lease->stalled()) {
-                throw TransientError(fmt::format("no byte moved for {} s (--stall-timeout)",
-                                                 watchdog_.timeout().count()));
-            }
-            throw;
+            lease.rethrowFailure();
         }
     }
     for (size_t i = 0; i < batch.units.size(); ++i) {

@@ -49,9 +49,11 @@ std::unique_ptr<UnitFeed::Worker> SnapshotFeed::worker(int) {
 ServerIdentity SnapshotSource::open() {
     snapshot_.emplace(pg::Snapshot::exportFrom(conninfo_));
     watch_.emplace(abort_, snapshot_->control());
-    ServerIdentity id = identify(snapshot_->control());
-    catalog_ = pg::loadCatalog(snapshot_->control());
-    return id;
+    return snapshot_->onControl([&](pg::Connection& control) {
+        ServerIdentity id = identify(control);
+        catalog_ = pg::loadCatalog(control);
+        return id;
+    });
 }
 
 std::string SnapshotSource::describe() {
@@ -59,15 +61,19 @@ std::string SnapshotSource::describe() {
 }
 
 std::string SnapshotSource::snapshotTime() {
-    pg::Result now = snapshot_->control().exec(
-        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
-    return std::string(now.get(0, 0));
+    return snapshot_->onControl([](pg::Connection& control) {
+        pg::Result now = control.exec(
+            "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+        return std::string(now.get(0, 0));
+    });
 }
 
 Plan SnapshotSource::plan(const Prepared& prepared) {
     Plan plan = makePlan(catalog_, PlanOptions{split_bytes_}, prepared.selection);
     if (!prepared.subset.empty()) {
-        subset_ = computeSubset(snapshot_->control(), catalog_, prepared.selection, prepared.subset);
+        subset_ = snapshot_->onControl([&](pg::Connection& control) {
+            return computeSubset(control, catalog_, prepared.selection, prepared.subset);
+        });
         applySubset(plan, *subset_);
     }
     return plan;
@@ -77,7 +83,14 @@ void SnapshotSource::writeSchema(const std::string& path, const TableSelection& 
     pg::SchemaTool tool(catalog_.server_version);
     AbortSignal& abort = abort_;
     tool.stopWhen([&abort] { return abort.aborted(); });
-    tool.dump(snapshot_->control(), snapshot_->id(), path, selection.pg_dump_args);
+    try {
+        tool.dump(snapshot_->control(), snapshot_->id(), path, selection.pg_dump_args);
+    } catch (const Error&) {
+        // pg_dump cannot join a snapshot whose control session ended: say that, not its
+        // "invalid snapshot identifier".
+        snapshot_->onControl([](pg::Connection& control) { control.exec("SELECT 1"); });
+        throw;
+    }
 }
 
 UnitFeed& SnapshotSource::feed(const Plan& plan, LargeObjectSink&) {
@@ -86,13 +99,15 @@ UnitFeed& SnapshotSource::feed(const Plan& plan, LargeObjectSink&) {
 }
 
 std::vector<archive::SequenceValue> SnapshotSource::sequenceValues() {
-    std::vector<archive::SequenceValue> values;
-    for (const auto& seq : catalog_.sequences) {
-        pg::Result res =
-            snapshot_->control().exec("SELECT last_value, is_called FROM " + seq.qualified);
-        values.push_back({seq.oid, seq.qualified, std::string(res.get(0, 0)), res.getBool(0, 1)});
-    }
-    return values;
+    return snapshot_->onControl([&](pg::Connection& control) {
+        std::vector<archive::SequenceValue> values;
+        for (const auto& seq : catalog_.sequences) {
+            pg::Result res = control.exec("SELECT last_value, is_called FROM " + seq.qualified);
+            values.push_back(
+                {seq.oid, seq.qualified, std::string(res.get(0, 0)), res.getBool(0, 1)});
+        }
+        return values;
+    });
 }
 
 void SnapshotSource::readLargeObjects(LargeObjectSink& out) {
@@ -108,8 +123,13 @@ void SnapshotSource::readLargeObjects(LargeObjectSink& out) {
 void SnapshotSource::readLargeObjects(
     const std::vector<uint32_t>& oids,
     const std::function<void(const archive::LargeObjectChunk&)>& on_chunk) {
+    snapshot_->onControl([&](pg::Connection& source) { readChunks(source, oids, on_chunk); });
+}
+
+void SnapshotSource::readChunks(
+    pg::Connection& source, const std::vector<uint32_t>& oids,
+    const std::function<void(const archive::LargeObjectChunk&)>& on_chunk) {
     constexpr long long kChunk = 1 << 20;
-    pg::Connection& source = snapshot_->control();
     std::string bytes;
     for (uint32_t oid : oids) {
         for (long long offset = 0;; offset += kChunk) {

@@ -1,5 +1,9 @@
 #include "pgsluice/engine/watchdog.hpp"
 
+#include <fmt/format.h>
+
+#include "pgsluice/engine/retry.hpp"
+
 namespace pgsluice::engine {
 
 StallWatchdog::StallWatchdog(std::chrono::seconds timeout) : timeout_(timeout) {
@@ -30,6 +34,14 @@ StallWatchdog::Lease::Lease(StallWatchdog& dog, std::vector<pg::Connection*> con
 StallWatchdog::Lease::~Lease() {
     std::lock_guard lock(dog_.mutex_);
     dog_.watched_.erase(it_);
+}
+
+void StallWatchdog::Lease::rethrowFailure() const {
+    if (it_->stalled()) {
+        throw TransientError(
+            fmt::format("no byte moved for {} s (--stall-timeout)", dog_.timeout().count()));
+    }
+    throw;
 }
 
 // Once a second: a stream whose byte count has not changed for the timeout is interrupted.

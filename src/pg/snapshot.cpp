@@ -33,9 +33,9 @@ void Snapshot::join(Connection& conn, const std::string& begin) const {
 
 std::string Snapshot::lostMessage(const std::string& cause) const {
     return "the " + std::string(roleName(role_)) + " session that holds the run's snapshot " + id_ +
-           " is gone (" + cause +
-           "), so no other session can join it: pgsluice never goes on in another snapshot. "
-           "Run again.";
+           " is gone, and the exported snapshot with it: no retry can stay consistent without "
+           "it, and pgsluice never goes on in another snapshot. Run again.\n(" +
+           cause + ")";
 }
 
 }  // namespace pgsluice::pg

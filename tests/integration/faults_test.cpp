@@ -7,8 +7,8 @@
 // Every test prints the figure it is about with a "[faults]" prefix (seconds to detect a black
 // hole, to exit after Ctrl-C, lost to a retry).
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -120,8 +120,7 @@ std::string linesWith(const std::string& text, std::string_view needle) {
 // pgsluice costs the limit, not the harness's five minutes. `seconds`, when given, gets the
 // time from `since` to the moment it was seen gone.
 RunResult finish(BackgroundProcess& p, std::chrono::seconds limit,
-                 std::optional<Clock::time_point> since = std::nullopt,
-                 double* seconds = nullptr) {
+                 std::optional<Clock::time_point> since = std::nullopt, double* seconds = nullptr) {
     bool ended = waitUntil([&] { return !p.running(); }, limit, 10ms);
     if (seconds && since) {
         *seconds = secondsSince(*since);
@@ -175,10 +174,9 @@ std::string copyingSession(const TestCluster& cluster, const std::string& db,
         "postgres",
         "SELECT a.pid FROM pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid "
         "WHERE a.application_name = 'pgsluice' AND p.datname = " +
-            sqlLiteral(db) + " AND p.command = " + sqlLiteral(command) +
-            " AND a.query LIKE " + sqlLiteral("%" + table + "%") +
-            " AND p.tuples_processed >= " + std::to_string(min_tuples) +
-            " ORDER BY a.backend_start LIMIT 1");
+            sqlLiteral(db) + " AND p.command = " + sqlLiteral(command) + " AND a.query LIKE " +
+            sqlLiteral("%" + table + "%") + " AND p.tuples_processed >= " +
+            std::to_string(min_tuples) + " ORDER BY a.backend_start LIMIT 1");
     return rows.empty() ? "" : rows[0][0];
 }
 
@@ -204,8 +202,8 @@ void terminate(const TestCluster& cluster, const std::string& pid) {
 // `pgsluice copy` arguments: -j 2, plain progress, and `extra`.
 std::vector<std::string> copyArgs(const std::string& source_conn, const std::string& target_conn,
                                   std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"copy", "--source",   source_conn, "--target", target_conn,
-                                     "-j",   "2",          "--progress", "plain"};
+    std::vector<std::string> args = {"copy", "--source", source_conn,  "--target", target_conn,
+                                     "-j",   "2",        "--progress", "plain"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }
@@ -233,7 +231,8 @@ const std::string& bigSource() {
                       "CREATE SEQUENCE counter; SELECT setval('counter', 4242);");
         source().exec(name, "VACUUM ANALYZE");
         figure("made the shared source database (" +
-                   source().scalar(name, "SELECT pg_size_pretty(pg_database_size(current_database()))") +
+                   source().scalar(name,
+                                   "SELECT pg_size_pretty(pg_database_size(current_database()))") +
                    ")",
                secondsSince(start));
         db = name;
@@ -477,8 +476,8 @@ TEST_F(Faults, ProxyForwardsBlackHolesDropsAndRefuses) {
     Socket b(connectTo(proxy.port()));
     ASSERT_GE(b.fd, 0) << "a black hole still accepts: " << std::strerror(errno);
     sendAll(b.fd, "pong");
-    EXPECT_TRUE(waitUntil([&] { return proxy.connections() == 2 && proxy.bytesHeldBack() >= 8; },
-                          5s));
+    EXPECT_TRUE(
+        waitUntil([&] { return proxy.connections() == 2 && proxy.bytesHeldBack() >= 8; }, 5s));
     EXPECT_FALSE(readable(a.fd, 500ms)) << "bytes came back through a black hole";
     EXPECT_FALSE(readable(b.fd, 10ms));
     EXPECT_EQ(echo.accepted(), 1u);
@@ -576,8 +575,8 @@ TEST_F(Faults, CtrlCDuringABlackHoleExitsWithinFiveSeconds) {
         },
         20s, 500ms);
     ASSERT_TRUE(stuck) << "bytes held back: " << held;
-    note("stuck after " + std::to_string(secondsSince(hole)) + " s with " +
-         std::to_string(held) + " bytes held back");
+    note("stuck after " + std::to_string(secondsSince(hole)) + " s with " + std::to_string(held) +
+         " bytes held back");
     ASSERT_TRUE(p.running()) << p.wait();
     auto signalled = Clock::now();
     p.sendSignal(SIGINT, true);  // as a terminal's Ctrl-C: the whole process group
@@ -644,6 +643,30 @@ TEST_F(Faults, TargetRestartMidCopyIsRetried) {
     EXPECT_TRUE(sameDatabase(source(), src, restarted, dst));
 }
 
+// The target goes away for good mid-copy (every connection dropped, every new one refused): with
+// the default --retries 5 the waits are 1+2+4+8+16 s, so the run must end with exit 1, naming
+// the table and the target's state, within 60 s.
+TEST_F(Faults, TargetThatStaysDownEndsTheRunWithinAMinute) {
+    const std::string& src = bigSource();
+    std::string dst = emptyTarget("down");
+    TcpProxy proxy(target().port());
+    BackgroundProcess p =
+        startPgsluice(copyArgs(source().conninfo(src), proxy.conninfo(dst)), {}, 240s);
+    ASSERT_FALSE(waitForCopy(p, target(), dst, "COPY FROM").empty()) << p.wait();
+    proxy.refuse(true);
+    proxy.dropAll();
+    auto down = Clock::now();
+    double seconds = 0;
+    RunResult r = finish(p, 120s, down, &seconds);
+    figure("target down for good to exit 1 (default --retries 5)", seconds);
+    note("retries and error:\n" + linesWith(r.err, "retrying") + linesWith(r.err, "error"));
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_LT(seconds, 60.0) << r;
+    EXPECT_NE(r.err.find("(attempt 6 of 6)"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("big"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("The target "), std::string::npos) << r;
+}
+
 // A pgsluice session on `cluster` running `command` of `big` in `db` is terminated mid-COPY; the
 // run must retry it and copy exactly.
 void terminateWorkerMidCopy(const TestCluster& cluster, const std::string& command) {
@@ -706,16 +729,56 @@ TEST_F(Faults, SnapshotSessionTerminatedStopsTheRun) {
     EXPECT_NE(r.err.find("--clean"), std::string::npos) << r;
 }
 
+// The control session is terminated, then a source worker mid-COPY: the worker's retry cannot
+// import the snapshot any more (SQLSTATE 22023, "invalid snapshot identifier"), and the run must
+// stop saying the snapshot is gone instead of retrying, or going on in another snapshot.
+TEST_F(Faults, RetryAfterTheSnapshotIsGoneStopsTheRun) {
+    const std::string& src = bigSource();
+    std::string dst = emptyTarget("snapshotretry");
+    BackgroundProcess p =
+        startPgsluice(copyArgs(source().conninfo(src), target().conninfo(dst)), {}, 240s);
+    std::string worker = waitForCopy(p, source(), src, "COPY TO");
+    ASSERT_FALSE(worker.empty()) << p.wait();
+    Rows control = source().query(
+        "postgres",
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgsluice' AND datname = " +
+            sqlLiteral(src) +
+            " AND state = 'idle in transaction' AND query NOT LIKE 'COPY %' AND query NOT LIKE "
+            "'%SET TRANSACTION SNAPSHOT%' ORDER BY backend_start LIMIT 1");
+    ASSERT_EQ(control.size(), 1u) << "no control session among:\n" << sessionsOf(source());
+    terminate(source(), control[0][0]);
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return source().scalar(
+                       "postgres",
+                       "SELECT count(*) FROM pg_stat_activity WHERE pid = " + control[0][0]) == "0";
+        },
+        10s));
+    terminate(source(), worker);
+    auto fault = Clock::now();
+    double after_fault = 0;
+    RunResult r = finish(p, 150s, fault, &after_fault);
+    figure("control and worker terminated to exit", after_fault);
+    note("retries and error:\n" + linesWith(r.err, "retrying") + linesWith(r.err, "error") +
+         linesWith(r.err, "snapshot identifier"));
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_NE(r.err.find("is gone, and the exported snapshot with it"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("invalid snapshot identifier"), std::string::npos)
+        << "the run did not end at the retry's import of the snapshot\n"
+        << r;
+    EXPECT_EQ(count(r.err, "(attempt 3 of"), 0u) << "retried in a lost snapshot\n" << r;
+    EXPECT_NE(r.err.find("The target "), std::string::npos) << r;
+}
+
 // --- archives ------------------------------------------------------------------------------------
 
 TEST_F(Faults, RestoreFromAFileRetriesATerminatedWorker) {
     const std::string& archive = bigArchive();
     std::string dst = emptyTarget("restorefile");
     auto start = Clock::now();
-    BackgroundProcess p =
-        startPgsluice({"restore", "--target", target().conninfo(dst), "-f", archive, "-j", "2",
-                       "--progress", "plain"},
-                      {}, 240s);
+    BackgroundProcess p = startPgsluice({"restore", "--target", target().conninfo(dst), "-f",
+                                         archive, "-j", "2", "--progress", "plain"},
+                                        {}, 240s);
     std::string pid = waitForCopy(p, target(), dst, "COPY FROM");
     ASSERT_FALSE(pid.empty()) << p.wait();
     terminate(target(), pid);
@@ -730,19 +793,23 @@ TEST_F(Faults, RestoreFromAFileRetriesATerminatedWorker) {
     EXPECT_TRUE(sameDatabase(source(), bigSource(), target(), dst));
 }
 
-TEST_F(Faults, RestoreFromAPipeCannotRetryAndSaysSo) {
-    const std::string& archive = bigArchive();
-    std::string dst = emptyTarget("restorepipe");
+// Starts `pgsluice restore -f -` of `archive` into `dst`, the archive piped in by cat.
+BackgroundProcess startRestoreFromPipe(const std::string& archive, const std::string& dst) {
     ProcessOptions options;
     const char* path = std::getenv("PATH");
     options.extra_env["PATH"] = pgBinDir().string() + ":" + (path ? path : "/usr/bin:/bin");
     options.timeout = 240s;
-    BackgroundProcess p = startProcess(
-        {"/bin/sh", "-c",
-         "cat " + shellQuote(archive) + " | " + shellQuote(pgsluiceBinary()) +
-             " restore --target " + shellQuote(target().conninfo(dst)) +
-             " -f - -j 2 --progress plain"},
-        options);
+    return startProcess({"/bin/sh", "-c",
+                         "cat " + shellQuote(archive) + " | " + shellQuote(pgsluiceBinary()) +
+                             " restore --target " + shellQuote(target().conninfo(dst)) +
+                             " -f - -j 2 --progress plain"},
+                        options);
+}
+
+TEST_F(Faults, RestoreFromAPipeCannotRetryAndSaysSo) {
+    const std::string& archive = bigArchive();
+    std::string dst = emptyTarget("restorepipe");
+    BackgroundProcess p = startRestoreFromPipe(archive, dst);
     std::string pid = waitForCopy(p, target(), dst, "COPY FROM");
     ASSERT_FALSE(pid.empty()) << p.wait();
     terminate(target(), pid);
@@ -812,11 +879,12 @@ TEST_F(Faults, DumpToAFullDiskFailsWithNoSpaceEveryTime) {
     std::string src = uniqueDatabaseName("diskfull");
     source().createDatabase(src);
     // ~30 MB of rows that zstd cannot shrink below 2 MB, in parts of 2 MB over 4 workers.
-    source().exec(src,
-                  "CREATE TABLE a AS SELECT i, md5(i::text) || md5((i * 7)::text) AS m "
-                  "FROM generate_series(1, 200000) i;"
-                  "CREATE TABLE b AS SELECT * FROM a;"
-                  "CREATE TABLE c (id int PRIMARY KEY); INSERT INTO c SELECT generate_series(1, 100);");
+    source().exec(
+        src,
+        "CREATE TABLE a AS SELECT i, md5(i::text) || md5((i * 7)::text) AS m "
+        "FROM generate_series(1, 200000) i;"
+        "CREATE TABLE b AS SELECT * FROM a;"
+        "CREATE TABLE c (id int PRIMARY KEY); INSERT INTO c SELECT generate_series(1, 100);");
     source().exec(src, "VACUUM ANALYZE");
     std::string file = (small.dir() / "full.pgsluice").string();
     double total = 0;
@@ -824,10 +892,10 @@ TEST_F(Faults, DumpToAFullDiskFailsWithNoSpaceEveryTime) {
     for (int run = 0; run < 20; ++run) {
         const char* io = run % 2 == 0 ? "auto" : "sync";
         auto start = Clock::now();
-        RunResult r = runPgsluice({"dump", "--source", source().conninfo(src), "-f", file, "-j", "4",
-                                   "--split-tables-larger-than", "2MB", "--io", io, "--progress",
-                                   "none"},
-                                  {}, 120s);
+        RunResult r =
+            runPgsluice({"dump", "--source", source().conninfo(src), "-f", file, "-j", "4",
+                         "--split-tables-larger-than", "2MB", "--io", io, "--progress", "none"},
+                        {}, 120s);
         double seconds = secondsSince(start);
         total += seconds;
         slowest = std::max(slowest, seconds);
@@ -848,18 +916,19 @@ TEST_F(Faults, DumpToAFullDiskFailsWithNoSpaceEveryTime) {
     figure("a dump into a full disk, slowest run", slowest);
 }
 
-// EXPECTED TO FAIL until dump retries land (with archive format v2): the dump does not yet retry
-// a unit whose source worker failed for a transient reason, so today this run exits 1 naming the
-// terminated session. The expectation below is what the feature must do.
+// A dump whose source worker is terminated mid-COPY retries the unit in the same snapshot: the
+// first attempt's frames are abandoned in the archive, which then restores exactly from a file
+// (its index names the last attempt) and from a pipe (the abandoned frames had already gone
+// into a target COPY: that load is thrown away and the unit loaded again from the next attempt).
 TEST_F(Faults, DumpRetriesATerminatedSourceWorker) {
     const std::string& src = bigSource();
     std::string file = (scratch() / "retried.pgsluice").string();
     auto start = Clock::now();
-    BackgroundProcess p =
-        startPgsluice({"dump", "--source", source().conninfo(src), "-f", file, "-j", "2",
-                       "--progress", "plain"},
-                      {}, 240s);
-    std::string pid = waitForCopy(p, source(), src, "COPY TO");
+    BackgroundProcess p = startPgsluice(
+        {"dump", "--source", source().conninfo(src), "-f", file, "-j", "2", "--progress", "plain"},
+        {}, 240s);
+    // 150,000 rows (~20 MB) in: the attempt has written data frames (4 MiB each) already.
+    std::string pid = waitForCopy(p, source(), src, "COPY TO", "big", 150000);
     ASSERT_FALSE(pid.empty()) << p.wait();
     terminate(source(), pid);
     auto fault = Clock::now();
@@ -868,14 +937,30 @@ TEST_F(Faults, DumpRetriesATerminatedSourceWorker) {
     figure("terminated COPY TO to the end of the dump", after_fault);
     figure("whole dump", secondsSince(start));
     note("retries and error:\n" + linesWith(r.err, "retrying") + linesWith(r.err, "error"));
-    ASSERT_EQ(r.exit_code, 0) << "dump retries not implemented yet? (see the comment)\n" << r;
+    ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_GE(count(r.err, "pgsluice: warning: retrying"), 1u) << r;
+
+    RunResult inspected = runPgsluice({"inspect", file});
+    ASSERT_EQ(inspected.exit_code, 0) << inspected;
+    note("inspect:\n" + linesWith(inspected.out, "retried") + linesWith(inspected.out, "attempt"));
+    EXPECT_NE(inspected.out.find("2 attempts"), std::string::npos) << inspected;
+
     std::string dst = emptyTarget("dumpretried");
     RunResult restored = runPgsluice({"restore", "--target", target().conninfo(dst), "-f", file,
                                       "-j", "2", "--progress", "none"},
                                      {}, 240s);
     ASSERT_EQ(restored.exit_code, 0) << restored;
     EXPECT_TRUE(sameDatabase(source(), src, target(), dst));
+
+    std::string piped = emptyTarget("dumpretriedpipe");
+    BackgroundProcess pipe = startRestoreFromPipe(file, piped);
+    RunResult from_pipe = finish(pipe, 240s);
+    note("restore from a pipe:\n" + linesWith(from_pipe.err, "warning"));
+    ASSERT_EQ(from_pipe.exit_code, 0) << from_pipe;
+    EXPECT_NE(from_pipe.err.find("abandons the rows of this unit"), std::string::npos)
+        << "the abandoned attempt never reached the restore: the test proves nothing\n"
+        << from_pipe;
+    EXPECT_TRUE(sameDatabase(source(), src, target(), piped));
     fs::remove(file);
 }
 

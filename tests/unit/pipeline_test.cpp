@@ -586,10 +586,12 @@ struct FeedArchive {
     }
 };
 
-// One step of the interleaving: the next data frame of `unit`, or (end) its unit-end frame.
+// One step of the interleaving: the next data frame of `unit`, or (end) its unit-end frame, or
+// (abandon) an abandoned unit-end frame that voids the unit's frames so far (a dump's retry).
 struct Step {
     std::uint32_t unit;
     bool end = false;
+    bool abandon = false;
 };
 
 // Writes an archive at `path` following `steps`; every data frame holds `rows_per_frame` rows.
@@ -599,17 +601,25 @@ FeedArchive writeFeedArchive(const std::string& path, const std::vector<Step>& s
     archive::ArchiveWriter writer = archive::ArchiveWriter::create(path);
     archive::FrameEncoder encoder(1);
     archive::Results results;
+    std::map<std::uint32_t, int> attempt;  // per unit: abandoned attempts so far
     for (const Step& step : steps) {
         auto& frames = a.frames[step.unit];
         if (step.end) {
             writer.endUnit(step.unit);
             continue;
         }
+        if (step.abandon) {
+            writer.abandonUnit(step.unit);
+            frames.clear();  // the stream the unit must load is the last attempt's
+            ++attempt[step.unit];
+            continue;
+        }
         std::vector<std::string> rows;
         std::string payload;
         for (int r = 0; r < rows_per_frame; ++r) {
-            const int id =
-                static_cast<int>(step.unit) * 100000 + static_cast<int>(frames.size()) * 1000 + r;
+            // Each attempt's rows differ, so that a row of an abandoned attempt cannot pass.
+            const int id = static_cast<int>(step.unit) * 100000 + attempt[step.unit] * 30000 +
+                           static_cast<int>(frames.size()) * 1000 + r;
             rows.push_back(tuple(id, r % 5 == 4 ? std::nullopt
                                                 : std::optional<std::string>(
                                                       "u" + std::to_string(id) + "@example.com")));
@@ -680,6 +690,7 @@ struct FeedPlan {
 struct FeedRun {
     std::map<std::size_t, std::vector<std::string>> loaded;  // plan unit -> each load's bytes
     std::vector<copy::RowDigest> digests;                    // ReadDigests, per plan unit
+    std::map<std::size_t, int> abandoned;  // plan unit -> loads thrown away (UnitAbandoned)
     std::optional<archive::Results> results;
     std::exception_ptr error;  // the run's failure (the abort signal's), null when it worked
 };
@@ -742,11 +753,23 @@ FeedRun runFeed(archive::ArchiveReader& reader, const Plan& plan, int jobs, int 
         runParallel(workers, abort, [&](int w) {
             std::unique_ptr<UnitFeed::Worker> end = feed.worker(w);
             while (std::optional<std::size_t> unit = feed.nextFor(w)) {
-                CollectingSink sink;
-                pump(end->open(*unit), sink, abort);
-                EXPECT_EQ(sink.finishes, 1);
-                std::lock_guard lock(mutex);
-                run.loaded[*unit].push_back(std::move(sink.bytes));
+                for (bool loaded = false; !loaded;) {
+                    CollectingSink sink;
+                    try {
+                        pump(end->open(*unit), sink, abort);
+                    } catch (const UnitAbandoned&) {
+                        // As DataPhase does: what was loaded is thrown away (the sink with it),
+                        // the unit is opened again.
+                        EXPECT_EQ(sink.finishes, 0);
+                        std::lock_guard lock(mutex);
+                        ++run.abandoned[*unit];
+                        continue;
+                    }
+                    EXPECT_EQ(sink.finishes, 1);
+                    std::lock_guard lock(mutex);
+                    run.loaded[*unit].push_back(std::move(sink.bytes));
+                    loaded = true;
+                }
             }
         });
     } catch (...) {
@@ -868,6 +891,55 @@ TEST(EnginePipeFeed, UsesAsManyConnectionsAsTheDumpHadWorkers) {
         archive::ArchiveReader reader = archive::ArchiveReader::open(path);
         expectLoadedOnce(runFeed(reader, p.plan, 1, 3), a, p);
     });
+}
+
+TEST(EnginePipeFeed, AnAbandonedAttemptIsThrownAwayAndTheUnitLoadedAgain) {
+    // Unit 0's first attempt (two frames, already streamed to its worker) is abandoned mid-way
+    // while unit 1 goes on; unit 1 has an attempt without frames (nothing to undo), then one
+    // with a frame that is abandoned after unit 0 ended. Every unit must load exactly its last
+    // attempt, through a file and through a pipe.
+    TempDir dir;
+    const std::string path = dir.file("retried.pgs");
+    const FeedArchive a = writeFeedArchive(path, {{0},
+                                                  {1, false, true},
+                                                  {1},
+                                                  {0},
+                                                  {0, false, true},
+                                                  {1},
+                                                  {0},
+                                                  {0},
+                                                  {0, true},
+                                                  {1, false, true},
+                                                  {1},
+                                                  {1, true}});
+    const FeedPlan p({0, 1});
+    withDeadline(30s, [&] {
+        for (int i = 0; i < 20 && !::testing::Test::HasFailure(); ++i) {
+            SCOPED_TRACE(::testing::Message() << "run " << i);
+            std::optional<PipeWriter> pipe;
+            std::optional<archive::ArchiveReader> reader;
+            if (i % 2 == 0) {
+                reader.emplace(archive::ArchiveReader::open(path));
+            } else {
+                pipe.emplace(a.bytes);
+                reader.emplace(io::FileReader(io::FileDescriptor(pipe->read_fd), "standard input",
+                                              io::IoMode::automatic));
+            }
+            const FeedRun run = runFeed(*reader, p.plan, 2, 2);
+            expectLoadedOnce(run, a, p);
+            // Unit 0's abandoned frames had reached its worker; unit 1's empty attempt never
+            // reached it, its second one did.
+            EXPECT_EQ(run.abandoned.count(0) ? run.abandoned.at(0) : 0, 1);
+            EXPECT_EQ(run.abandoned.count(1) ? run.abandoned.at(1) : 0, 1);
+        }
+    });
+    // A file restore reads the last attempt through the index.
+    const archive::SeekableArchive file = archive::SeekableArchive::open(path);
+    ASSERT_NE(file.findUnit(0), nullptr);
+    EXPECT_EQ(file.findUnit(0)->attempts, 2u);
+    EXPECT_EQ(file.findUnit(1)->attempts, 3u);
+    EXPECT_EQ(file.findUnit(0)->frames.size(), 2u);
+    EXPECT_EQ(file.findUnit(1)->frames.size(), 1u);
 }
 
 TEST(EnginePipeFeed, StreamEndingInsideAUnitFailsWithTheTruncation) {

@@ -15,8 +15,10 @@
 #include "pgsluice/archive/zstd_context.hpp"
 #include "pgsluice/engine/prepare.hpp"
 #include "pgsluice/engine/progress.hpp"
+#include "pgsluice/engine/retry.hpp"
 #include "pgsluice/engine/run.hpp"
 #include "pgsluice/engine/snapshot_source.hpp"
+#include "pgsluice/engine/watchdog.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/io/io_mode.hpp"
 #include "pgsluice/pg/toc.hpp"
@@ -34,7 +36,7 @@ struct DumpOptions {
     filter::SelectionOptions selection;
     std::vector<std::string> selection_args;  // the filter options as given, for the manifest
     bool drop_dangling_foreign_keys = false;
-    std::string rules_file;  // --rules: the archive holds rewritten rows only
+    std::string rules_file;           // --rules: the archive holds rewritten rows only
     std::vector<std::string> subset;  // --subset TABLE:CONDITION
     int retries = 5;                  // --retries
     int stall_timeout_seconds = 60;   // --stall-timeout
@@ -57,11 +59,18 @@ class ArchiveDump {
     void run(SnapshotSource& source);
 
   private:
+    struct Worker;
+
     void dump(SnapshotSource& source);
     void openArchive();
     void writeSchema(SnapshotSource& source);
     archive::Contents contents(SnapshotSource& source) const;
     void writeData(SnapshotSource& source);
+    // Dumps plan unit `unit` on `worker`; after a transient failure of its source session the
+    // frames written so far are abandoned and the unit is dumped again from its start on a new
+    // session in the same snapshot, as --retries says.
+    void dumpUnit(Worker& worker, std::size_t unit, const RetryPolicy& policy,
+                  StallWatchdog& watchdog);
     void writeLargeObjects(SnapshotSource& source);
     void writeResults(SnapshotSource& source, double seconds);
     void writeReport(const std::string& status, const std::string& error);

@@ -75,11 +75,19 @@ class PipeFeed : public UnitFeed {
     void begin(int workers) override;
     void end() noexcept override;
 
-    // One worker's queue: the reader gives it a unit, then the unit's frames, then marks it
-    // ended; the worker frees it by asking for its next unit.
+    // A data frame's payload, or the mark of an abandoned attempt at the unit (the dump retried
+    // it): the payloads queued before it are void, the unit's rows start again after it.
+    struct Queued {
+        std::string payload;
+        bool abandoned = false;
+    };
+
+    // One worker's queue: the reader gives it a unit, then the unit's frames (and the marks of
+    // abandoned attempts), then marks it ended; the worker frees it by asking for its next unit.
     struct Lane {
         std::optional<std::size_t> unit;  // plan unit being loaded
-        std::deque<std::string> frames;
+        std::deque<Queued> frames;
+        std::size_t attempt_frames = 0;  // data frames queued since the unit's (attempt's) start
         bool ended = false;
         bool taken = false;  // the worker was handed `unit` by nextFor()
     };
@@ -91,8 +99,9 @@ class PipeFeed : public UnitFeed {
     void route(const archive::Frame& frame, std::map<uint32_t, Lane*>& open, size_t& started);
     Lane* freeLane(std::unique_lock<std::mutex>& lock);
     [[noreturn]] void damaged(const FormatError& e, const std::map<uint32_t, Lane*>& open);
-    // The next payload of `lane`'s unit, or nothing after its last frame; throws Cancelled when
-    // the run aborts or the stream ends first.
+    // The next payload of `lane`'s unit, or nothing after its last frame; throws UnitAbandoned
+    // at the mark of an abandoned attempt, Cancelled when the run aborts or the stream ends
+    // first.
     std::optional<std::string> takeFrame(Lane& lane);
 
     archive::ArchiveReader& stream_;

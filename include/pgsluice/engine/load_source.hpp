@@ -53,6 +53,15 @@ class LargeObjectSink {
     std::uint64_t bytes_ = 0;
 };
 
+// Thrown by a unit's stream (UnitFeed::Worker::open()) when the source voids the rows it handed
+// out of the unit so far: a pipe of an archive whose dump retried the unit, at the abandoned
+// unit-end frame. The caller throws away what it loaded of the unit (its target transaction)
+// and opens the unit again: the stream goes on with the rows of the dump's next attempt.
+class UnitAbandoned : public Error {
+  public:
+    explicit UnitAbandoned(std::string message) : Error(std::move(message)) {}
+};
+
 // Where a load's rows come from: the COPY stream of each unit of the plan.
 class UnitFeed {
   public:
@@ -76,7 +85,7 @@ class UnitFeed {
     // each worker then asks nextFor() which unit is its next.
     virtual bool streamOrder() const { return false; }
     // False when a unit cannot be read a second time (a pipe): then a failed unit is not
-    // retried.
+    // retried (but a unit the stream abandons, UnitAbandoned, is loaded again from it).
     virtual bool canReread() const { return true; }
     // Stream order: the next unit for worker `index`, blocking until it is known; nothing once
     // no unit is left. Calling it again means the worker's previous unit is done.

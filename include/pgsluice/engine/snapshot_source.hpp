@@ -65,6 +65,9 @@ class SnapshotSource : public LoadSource {
                           const std::function<void(const archive::LargeObjectChunk&)>& on_chunk);
 
   private:
+    void readChunks(pg::Connection& source, const std::vector<uint32_t>& oids,
+                    const std::function<void(const archive::LargeObjectChunk&)>& on_chunk);
+
     std::string conninfo_;
     long long split_bytes_;
     AbortSignal& abort_;

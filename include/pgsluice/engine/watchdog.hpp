@@ -51,6 +51,10 @@ class StallWatchdog {
         Lease& operator=(const Lease&) = delete;
         Watched& operator*() { return *it_; }
         Watched* operator->() { return &*it_; }
+        // Called in a catch block of the watched work: throws TransientError ("no byte moved
+        // for 60 s (--stall-timeout)") when the watchdog interrupted the stream, so that it is
+        // retried, and rethrows the failure being handled otherwise.
+        [[noreturn]] void rethrowFailure() const;
 
       private:
         StallWatchdog& dog_;

@@ -25,6 +25,21 @@ class Snapshot {
     void refresh(Connection& reader) const;
     // The message for a run that lost the snapshot's control connection to `cause`.
     std::string lostMessage(const std::string& cause) const;
+    // Runs use(control()). A failure that ended the control session (PgError::transient(): the
+    // connection was lost or terminated, the server shut down) ended the snapshot with it: it
+    // is thrown as Error(lostMessage()), never transient, so that nothing is retried in a
+    // snapshot that no longer exists.
+    template <class Use>
+    decltype(auto) onControl(Use&& use) {
+        try {
+            return use(control_);
+        } catch (const PgError& e) {
+            if (!e.transient()) {
+                throw;
+            }
+            throw Error(lostMessage(e.what()));
+        }
+    }
 
     // The snapshot id, as given to pg_dump --snapshot.
     const std::string& id() const { return id_; }
