@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,23 +17,6 @@
 
 namespace pgsluice::integration {
 namespace {
-
-// A rules file in the test's own directory, removed when the object dies.
-class RulesFile {
-  public:
-    explicit RulesFile(const std::string& text) {
-        path_ = std::filesystem::temp_directory_path() / (uniqueDatabaseName("rules") + ".yaml");
-        std::ofstream(path_) << text;
-    }
-    ~RulesFile() {
-        std::error_code ignored;
-        std::filesystem::remove(path_, ignored);
-    }
-    std::string path() const { return path_.string(); }
-
-  private:
-    std::filesystem::path path_;
-};
 
 // Runs pgsluice with `args`, expecting success.
 void expectOk(const std::vector<std::string>& args, std::map<std::string, std::string> env = {}) {
@@ -211,7 +197,7 @@ TEST(Hostile, ARulesFileMayNameTablesTheSelectionLeavesOut) {
         CREATE TABLE payments_payment (id int PRIMARY KEY, card text);
         INSERT INTO payments_payment SELECT i, '4111 1111 1111 ' || i FROM generate_series(1, 20) i;
     )sql");
-    RulesFile rules(R"(version: 1
+    TempFile rules("rules.yaml", R"(version: 1
 salt_env: PGSLUICE_TEST_SALT
 tables:
   public.accounts_user:
@@ -256,7 +242,7 @@ tables:
     EXPECT_EQ(verify.exit_code, 0) << verify;
 
     // A pattern that matches no table of the source at all is still the typo it looks like.
-    RulesFile typo(R"(version: 1
+    TempFile typo("rules.yaml", R"(version: 1
 salt_env: PGSLUICE_TEST_SALT
 tables:
   public.acounts_user:
@@ -275,6 +261,81 @@ tables:
                               "SELECT count(*) FROM pg_class c JOIN pg_namespace n "
                               "ON n.oid = c.relnamespace WHERE nspname = 'public'"),
               "0");
+}
+
+// --- rows of any size ---------------------------------------------------------------------------
+
+// md5 of every value of public.wide, one line per row; with `ruled`, the text as the rules file
+// below rewrites it.
+std::string wideValues(const TestCluster& cluster, const std::string& db, bool ruled = false) {
+    std::string t =
+        ruled ? "CASE WHEN t IS NULL THEN '-' ELSE md5('x') END" : "coalesce(md5(t), '-')";
+    return cluster.scalar(db, "SELECT string_agg(concat_ws(' ', id, kind, coalesce(md5(b), '-'), " +
+                                  t +
+                                  ", coalesce(md5(j::text), '-'), note), E'\\n' ORDER BY id) "
+                                  "FROM public.wide");
+}
+
+// A 300 MiB bytea, a 200 MiB text and a 50 MiB jsonb (the bench's generator), through copy,
+// dump and restore from a file and from a pipe, and copy with a rule on the text column.
+TEST(Hostile, RowsOfHundredsOfMegabytesMoveWhole) {
+    std::string src = uniqueDatabaseName("wide");
+    source().createDatabase(src);
+    std::ifstream in(sqlDir().parent_path().parent_path().parent_path() / "scripts" / "sql" /
+                     "bench_wide_rows.sql");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string sql = text.str();
+    ASSERT_NE(sql.find(":mb"), std::string::npos) << "scripts/sql/bench_wide_rows.sql not found";
+    sql = std::regex_replace(sql, std::regex(R"(\\set[^\n]*\n)"), "");
+    sql = std::regex_replace(sql, std::regex(":mb"), "300");
+    source().exec(src, sql);
+    const std::string want = wideValues(source(), src);
+    const std::chrono::milliseconds slow{std::chrono::minutes(5)};
+
+    std::string copied = emptyTarget("wide_copy");
+    RunResult c = runPgsluice({"copy", "--source", source().conninfo(src), "--target",
+                               target().conninfo(copied), "-j", "2", "--progress", "none"},
+                              {}, slow);
+    ASSERT_EQ(c.exit_code, 0) << c;
+    EXPECT_EQ(wideValues(target(), copied), want);
+    target().dropDatabase(copied);
+
+    std::string archive = (std::filesystem::temp_directory_path() / (src + ".sluice")).string();
+    RunResult d = runPgsluice(
+        {"dump", "--source", source().conninfo(src), "-f", archive, "--progress", "none"}, {},
+        slow);
+    ASSERT_EQ(d.exit_code, 0) << d;
+    std::string restored = emptyTarget("wide_restore");
+    RunResult r = runPgsluice(
+        {"restore", "--target", target().conninfo(restored), "-f", archive, "--progress", "none"},
+        {}, slow);
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(wideValues(target(), restored), want);
+    target().dropDatabase(restored);
+
+    std::string piped = emptyTarget("wide_pipe");
+    ProcessOptions from_pipe;
+    from_pipe.stdin_path = archive;
+    from_pipe.timeout = slow;
+    RunResult p = runProcess({pgsluiceBinary(), "restore", "--target", target().conninfo(piped),
+                              "-f", "-", "-j", "2", "--progress", "none"},
+                             from_pipe);
+    ASSERT_EQ(p.exit_code, 0) << p;
+    EXPECT_EQ(wideValues(target(), piped), want);
+    target().dropDatabase(piped);
+    std::filesystem::remove(archive);
+
+    TempFile rules("rules.yaml", "version: 1\ntables:\n  public.wide:\n    t: {set: \"x\"}\n");
+    std::string ruled = emptyTarget("wide_rules");
+    RunResult w =
+        runPgsluice({"copy", "--source", source().conninfo(src), "--target",
+                     target().conninfo(ruled), "--rules", rules.path(), "--progress", "none"},
+                    {}, slow);
+    ASSERT_EQ(w.exit_code, 0) << w;
+    EXPECT_EQ(wideValues(target(), ruled), wideValues(source(), src, true));
+    target().dropDatabase(ruled);
+    source().dropDatabase(src);
 }
 
 }  // namespace

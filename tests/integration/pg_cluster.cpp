@@ -748,6 +748,16 @@ fs::path sqlDir() {
     return PGSLUICE_TEST_SQL_DIR;
 }
 
+TempFile::TempFile(std::string_view hint, const std::string& text)
+    : path_(fs::temp_directory_path() / uniqueDatabaseName(hint)) {
+    std::ofstream(path_) << text;
+}
+
+TempFile::~TempFile() {
+    std::error_code ignored;
+    fs::remove(path_, ignored);
+}
+
 std::string uniqueDatabaseName(std::string_view hint) {
     static std::atomic<int> counter{0};
     auto clean = [](std::string_view in) {

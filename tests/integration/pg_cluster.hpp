@@ -131,6 +131,20 @@ std::filesystem::path sqlDir();
 // A database name unique in this run, made from the current test's name and hint (max 63 bytes).
 std::string uniqueDatabaseName(std::string_view hint = "");
 
+// A file of `text` in the temporary directory, named after `hint`, removed when the object dies
+// (rules files, filter files).
+class TempFile {
+  public:
+    TempFile(std::string_view hint, const std::string& text);
+    ~TempFile();
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    std::string path() const { return path_.string(); }
+
+  private:
+    std::filesystem::path path_;
+};
+
 // How a TestCluster is set up beyond the fixed test settings.
 struct ClusterOptions {
     // When non-zero, the cluster's OID counter starts here (pg_resetwal -o), so objects created in

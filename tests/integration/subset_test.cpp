@@ -172,23 +172,6 @@ std::string idList(const TestCluster& cluster, const std::string& db, const std:
         db, "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM (" + sql + ") s(id)");
 }
 
-// A file in the temporary directory, removed when the object dies.
-class TempFile {
-  public:
-    TempFile(const std::string& hint, const std::string& text) {
-        path_ = std::filesystem::temp_directory_path() / uniqueDatabaseName(hint);
-        std::ofstream(path_) << text;
-    }
-    ~TempFile() {
-        std::error_code ignored;
-        std::filesystem::remove(path_, ignored);
-    }
-    std::string path() const { return path_.string(); }
-
-  private:
-    std::filesystem::path path_;
-};
-
 const std::map<std::string, std::string> kSalt = {{"SUBSET_TEST_SALT", "subset-test-salt"}};
 
 class Subset : public ::testing::Test {
