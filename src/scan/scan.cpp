@@ -167,15 +167,16 @@ std::string findingsJson(const std::vector<Finding>& findings) {
 }
 
 std::string findingsText(const std::vector<Finding>& findings, int sample_rows) {
-    std::size_t width[3] = {5, 6, 4};
+    std::size_t width[4] = {5, 6, 4, 9};
     for (const Finding& f : findings) {
         width[0] = std::max(width[0], f.table.size());
         width[1] = std::max(width[1], f.column.size());
         width[2] = std::max(width[2], pathText(f).size());
+        width[3] = std::max(width[3], f.suggested.size());
     }
     std::string out =
-        fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<20}  {:<18}  {}\n", "table", width[0], "column",
-                    width[1], "path", width[2], "suggested", "covered", "reasons");
+        fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<23}  {}\n", "table", width[0], "column",
+                    width[1], "path", width[2], "suggested", width[3], "covered", "reasons");
     std::size_t uncovered = 0;
     for (const Finding& f : findings) {
         std::string reasons;
@@ -183,8 +184,8 @@ std::string findingsText(const std::vector<Finding>& findings, int sample_rows) 
             reasons += (reasons.empty() ? "" : "; ") + r;
         }
         uncovered += f.covered ? 0 : 1;
-        out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<20}  {:<18}  {}\n", f.table, width[0],
-                           f.column, width[1], pathText(f), width[2], f.suggested,
+        out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<23}  {}\n", f.table, width[0],
+                           f.column, width[1], pathText(f), width[2], f.suggested, width[3],
                            f.covered ? "yes (" + f.covered_by + ")" : "NO", reasons);
     }
     out += fmt::format(
