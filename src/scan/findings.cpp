@@ -150,6 +150,44 @@ std::string share(long long matched, long long rows) {
     return fmt::format("in {:.3g}% of {} sampled rows", percent, rows);
 }
 
+// One finding per JSON path of `profile` where a key name or a value kind matched; `column`
+// gives the fields they share.
+void jsonPathFindings(const Finding& column, const ColumnProfile& profile,
+                      std::vector<Finding>& out) {
+    for (const auto& [path, counts] : profile.paths()) {
+        if (path.empty()) {
+            continue;
+        }
+        Finding f = column;
+        f.path = path;
+        std::optional<ValueKind> value;
+        if (counts.key_match && counts.key_rows > 0) {
+            f.reasons.push_back(fmt::format("json key matches {}", counts.key_match->pattern));
+        }
+        for (int k = 0; k < value_kind_count; ++k) {
+            if (counts.kinds[k] > 0) {
+                const auto kind = static_cast<ValueKind>(k);
+                value = value.value_or(kind);
+                f.reasons.push_back(fmt::format("{} {}", valueKindName(kind),
+                                                share(counts.kinds[k], profile.rows())));
+            }
+        }
+        if (f.reasons.empty()) {
+            continue;
+        }
+        std::optional<NameKind> name_kind;
+        if (counts.key_match) {
+            name_kind = counts.key_match->kind;
+        }
+        const bool path_prose =
+            value && counts.free_text_rows * 2 > counts.kinds[static_cast<int>(*value)];
+        f.suggested_spec = suggestForJsonPath(path, name_kind, value.value_or(ValueKind::token),
+                                              counts.numbers, path_prose);
+        f.suggested = f.suggested_spec.canonical();
+        out.push_back(std::move(f));
+    }
+}
+
 }  // namespace
 
 bool sampledType(std::string_view type_name) {
@@ -262,37 +300,7 @@ std::vector<Finding> columnFindings(const Finding& table, const ColumnInfo& colu
     if (!profile || !json_type) {
         return out;
     }
-    for (const auto& [path, counts] : profile->paths()) {
-        if (path.empty()) {
-            continue;
-        }
-        Finding f = make(path);
-        std::optional<ValueKind> value;
-        if (counts.key_match && counts.key_rows > 0) {
-            f.reasons.push_back(fmt::format("json key matches {}", counts.key_match->pattern));
-        }
-        for (int k = 0; k < value_kind_count; ++k) {
-            if (counts.kinds[k] > 0) {
-                const auto kind = static_cast<ValueKind>(k);
-                value = value.value_or(kind);
-                f.reasons.push_back(fmt::format("{} {}", valueKindName(kind),
-                                                share(counts.kinds[k], profile->rows())));
-            }
-        }
-        if (f.reasons.empty()) {
-            continue;
-        }
-        std::optional<NameKind> name_kind;
-        if (counts.key_match) {
-            name_kind = counts.key_match->kind;
-        }
-        const bool path_prose =
-            value && counts.free_text_rows * 2 > counts.kinds[static_cast<int>(*value)];
-        f.suggested_spec = suggestForJsonPath(path, name_kind, value.value_or(ValueKind::token),
-                                              counts.numbers, path_prose);
-        f.suggested = f.suggested_spec.canonical();
-        out.push_back(std::move(f));
-    }
+    jsonPathFindings(make(std::nullopt), *profile, out);
     return out;
 }
 
