@@ -62,7 +62,13 @@ void requireCoverage(const pg::Catalog& catalog, const Prepared& prepared, bool 
         }
     }
     if (!uncovered.empty()) {
-        throw UsageError(scan::uncoveredMessage(uncovered, rules ? rules->source : ""));
+        std::string message = scan::uncoveredMessage(uncovered, rules ? rules->source : "");
+        if (!snapshot) {
+            message +=
+                "\n(an archive's columns are judged by name and type only: its rows are "
+                "not sampled before they are read)";
+        }
+        throw UsageError(message);
     }
 }
 

@@ -322,6 +322,8 @@ TEST(Scan, StrictStopsBeforeTheTargetIsTouched) {
                      "--yes", "--strict"});
     EXPECT_EQ(r.exit_code, 2) << r;
     EXPECT_NE(r.err.find("public.customers.email: name matches email"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("judged by name and type only"), std::string::npos) << r;
+    EXPECT_EQ(r.err.find("public.customers.data"), std::string::npos) << "no values in an archive";
     EXPECT_EQ(schemaDump(target(), dst), before);
 }
 
