@@ -103,6 +103,11 @@ void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args)
         ->capture_default_str();
     cmd->add_option("--rules", options.rules_file,
                     "Rewrite columns in flight by this YAML rules file (see docs/rules.md)");
+    cmd->add_flag("--strict", options.strict,
+                  "Before anything is touched, check for personal data no rule, "
+                  "exclude_table_data or keep: covers, and stop (exit 2) on any: copy samples "
+                  "the source, restore checks the archive's column names and types (see "
+                  "docs/scan.md)");
     cmd->add_flag("-v,--verbose", options.verbose, "Say more");
     cmd->add_flag("-q,--quiet", options.quiet, "Say only errors and warnings");
     addRetryOptions(cmd, options.retries, args.stall_timeout);

@@ -34,6 +34,9 @@ void addDumpCommand(CLI::App& app, Action& action) {
     addRetryOptions(cmd, options->retries, *stall);
     cmd->add_option("--rules", options->rules_file,
                     "Rewrite columns by this YAML rules file before they reach the archive");
+    cmd->add_flag("--strict", options->strict,
+                  "Before anything is touched, scan the source for personal data and stop (exit 2) "
+                  "on any column no rule, exclude_table_data or keep: covers (see docs/scan.md)");
     cmd->add_option("--progress", *progress, "auto|plain|json|none")->capture_default_str();
     cmd->add_option("--report", options->report_file, "Write a JSON summary to FILE");
     cmd->add_flag("-v,--verbose", options->verbose, "Say more");

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     pgsluice::cli::Action action;
     pgsluice::cli::addCopyCommand(app, action);
     pgsluice::cli::addPlanCommand(app, action);
+    pgsluice::cli::addScanCommand(app, action);
     pgsluice::cli::addVerifyCommand(app, action);
     pgsluice::cli::addDumpCommand(app, action);
     pgsluice::cli::addRestoreCommand(app, action);

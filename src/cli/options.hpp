@@ -27,6 +27,9 @@ void addVerifyCommand(CLI::App& app, Action& action);
 // Registers `pgsluice plan` on `app`.
 void addPlanCommand(CLI::App& app, Action& action);
 
+// Registers `pgsluice scan` on `app`.
+void addScanCommand(CLI::App& app, Action& action);
+
 // Registers `pgsluice dump` on `app`.
 void addDumpCommand(CLI::App& app, Action& action);
 

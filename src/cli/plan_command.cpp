@@ -24,6 +24,9 @@ void addPlanCommand(CLI::App& app, Action& action) {
     addSubsetOption(cmd, request->subset);
     cmd->add_option("--rules", request->rules_file,
                     "Check this rules file against the source and show what it rewrites");
+    cmd->add_flag("--strict", request->strict,
+                  "Before anything is touched, scan the source for personal data and stop (exit 2) "
+                  "on any column no rule, exclude_table_data or keep: covers (see docs/scan.md)");
     addSelectionOptions(cmd, *selection);
     cmd->callback([&action, request, split, format, selection] {
         request->split_bytes = util::parseSize(*split);

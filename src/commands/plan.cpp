@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "pgsluice/engine/coverage.hpp"
 #include "pgsluice/engine/planner.hpp"
 #include "pgsluice/engine/prepare.hpp"
 #include "pgsluice/pg/snapshot.hpp"
@@ -98,6 +99,7 @@ void runPlan(const PlanRequest& request) {
     engine::Prepared prepared =
         engine::prepareRun(catalog, request.selection, request.rules_file,
                            request.drop_dangling_foreign_keys, request.subset);
+    engine::requireCoverage(catalog, prepared, request.strict, &snapshot);
     const engine::TableSelection& selection = prepared.selection;
     const Sanitizing* sanitizing = prepared.sanitizing.get();
     engine::Plan plan =

@@ -11,6 +11,7 @@
 
 #include "pgsluice/archive/frame_codec.hpp"
 #include "pgsluice/archive/unit_stream.hpp"
+#include "pgsluice/engine/coverage.hpp"
 #include "pgsluice/engine/guards.hpp"
 #include "pgsluice/engine/pump.hpp"
 #include "pgsluice/engine/runner.hpp"
@@ -98,6 +99,7 @@ void ArchiveDump::dump(SnapshotSource& source) {
     progress.info(fmt::format("source {}", source.describe()), true);
     prepared_ = prepareRun(source.catalog(), options_.selection, options_.rules_file,
                            options_.drop_dangling_foreign_keys, options_.subset, progress);
+    requireCoverage(source.catalog(), prepared_, options_.strict, &source.snapshot(), &progress);
     plan_ = source.plan(prepared_);
     run_.abort().check();
 

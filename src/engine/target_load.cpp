@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "pgsluice/engine/coverage.hpp"
 #include "pgsluice/engine/retry.hpp"
 #include "pgsluice/engine/runner.hpp"
 #include "pgsluice/engine/swap.hpp"
@@ -150,6 +151,7 @@ void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Sw
     // Every rule and pattern is checked before anything is written anywhere.
     prepared_ = prepareRun(*catalog_, options_.selection, options_.rules_file,
                            options_.drop_dangling_foreign_keys, options_.subset, progress);
+    requireCoverage(*catalog_, prepared_, options_.strict, source.scanSnapshot(), &progress);
     for (uint32_t oid : source.tablesWithoutData()) {
         if (!prepared_.selection.skip.count(oid)) {
             prepared_.selection.schema_only.insert(oid);

@@ -16,6 +16,7 @@ struct PlanRequest {
     bool json = false;
     std::string rules_file;  // --rules: check the rules and show the rewritten columns
     std::vector<std::string> subset;  // --subset TABLE:CONDITION
+    bool strict = false;              // --strict: refuse personal data no rule covers
 };
 
 // Prints, table by table, what a copy or dump with these options would do, without moving any

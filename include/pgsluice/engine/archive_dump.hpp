@@ -36,7 +36,8 @@ struct DumpOptions {
     filter::SelectionOptions selection;
     std::vector<std::string> selection_args;  // the filter options as given, for the manifest
     bool drop_dangling_foreign_keys = false;
-    std::string rules_file;           // --rules: the archive holds rewritten rows only
+    std::string rules_file;  // --rules: the archive holds rewritten rows only
+    bool strict = false;     // --strict: refuse personal data no rule covers (engine/coverage.hpp)
     std::vector<std::string> subset;  // --subset TABLE:CONDITION
     int retries = 5;                  // --retries
     int stall_timeout_seconds = 60;   // --stall-timeout

@@ -22,6 +22,7 @@
 #include "pgsluice/engine/prepare.hpp"
 #include "pgsluice/engine/progress.hpp"
 #include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/pg/snapshot.hpp"
 
 namespace pgsluice::engine {
 
@@ -123,6 +124,9 @@ class LoadSource {
     virtual std::string describe() = 0;
     // The catalogue of what the source holds.
     virtual const pg::Catalog& catalog() = 0;
+    // The snapshot a strict run samples rows in, or null when the source has none to sample
+    // before it is read (an archive: strict then judges columns by name and type).
+    virtual const pg::Snapshot* scanSnapshot() { return nullptr; }
     // Tables the source has the definition of but not the rows (an archive dumped with
     // --exclude-table-data): they load schema only.
     virtual std::set<uint32_t> tablesWithoutData() { return {}; }

@@ -44,6 +44,7 @@ class SnapshotSource : public LoadSource {
     ServerIdentity open() override;
     std::string describe() override;
     const pg::Catalog& catalog() override { return catalog_; }
+    const pg::Snapshot* scanSnapshot() override { return &*snapshot_; }
     // With a subset, computes it first (in the snapshot) and cuts the subsetted tables' units
     // to their kept rows.
     Plan plan(const Prepared& prepared) override;

@@ -54,6 +54,7 @@ struct LoadOptions {
     int swap_wait_seconds = 30;          // --swap: how long to wait for them otherwise
     bool verify = false;                 // prove the result before finishing
     std::string rules_file;              // --rules: sanitisation rules (YAML)
+    bool strict = false;  // --strict: refuse personal data no rule covers (engine/coverage.hpp)
     int retries = 5;                     // --retries: attempts after a transient failure
     int stall_timeout_seconds = 60;      // --stall-timeout: no byte for this long = dead
     std::vector<std::string> subset;     // --subset TABLE:CONDITION
