@@ -140,12 +140,14 @@ class RegexTransform final : public TextTransform {
                 out.append(p, static_cast<std::size_t>(groups[0].data() - p));
             }
             if (groups[0].data() == last_end && groups[0].empty()) {
-                // No empty match right where the last one ended: step over one character.
-                const std::size_t step = characterLength(p, end);
-                if (p < end) {
-                    out.append(p, step);
+                // No empty match right where the last one ended: step over one character
+                // (at the end there is none left, and no pointer may go past it).
+                if (p == end) {
+                    break;
                 }
-                p += step == 0 ? 1 : step;
+                const std::size_t step = characterLength(p, end);
+                out.append(p, step);
+                p += step;
                 continue;
             }
             regex_.Rewrite(&out, rewrite_, groups, groups_);
