@@ -725,6 +725,27 @@ TEST(SanitizeJsonPaths, NullNoiseDigitsAndCombinedEdits) {
               R"({"a": ")" + emailOf("x@y.z") + R"(", "c": 2})");
 }
 
+TEST(SanitizeJsonPaths, LayoutEscapesAndUnchangedStrings) {
+    // Whitespace around keys and values stays; the output is escaped as JSON needs.
+    EXPECT_EQ(run(R"({json: {"a": email}})", "json", "{ \"a\" :\n \"x@y.z\" }"),
+              "{ \"a\" :\n \"" + emailOf("x@y.z") + "\" }");
+    EXPECT_EQ(run(R"({json: {"a": {regex_replace: {pattern: 'b', replacement: '"\\'}}}})", "json",
+                  R"({"a": "abc"})"),
+              R"({"a": "a\"\\c"})");
+    // A string the inner transform leaves as it is keeps its own spelling, escapes included
+    // (an unpaired surrogate escape, legal in json, is not turned into invalid UTF-8).
+    EXPECT_EQ(run(R"({json: {"a": phone}})", "json", R"({"a": "n\/a \ud83d"})"),
+              R"({"a": "n\/a \ud83d"})");
+    EXPECT_EQ(run(R"({json: {"a": {regex_replace: {pattern: n, replacement: N}}}})", "json",
+                  R"({"a": "n \ud83d"})"),
+              "{\"a\": \"N \xEF\xBF\xBD\"}");  // U+FFFD, valid UTF-8
+    // Arrays of arrays: `*.*` reaches the inner elements, `*` alone stops at the inner arrays.
+    EXPECT_EQ(run(R"({json: {"*.*": email}})", "json", R"([["x@y.z"], "x@y.z"])"),
+              R"([[")" + emailOf("x@y.z") + R"("], "x@y.z"])");
+    EXPECT_EQ(run(R"({json: {"*": email}})", "json", R"([["x@y.z"], {"e": "x@y.z"}])"),
+              R"([["x@y.z"], {"e": "x@y.z"}])");
+}
+
 TEST(SanitizeJsonPaths, RulesChecks) {
     EXPECT_EQ(rulesError(R"({json: {"a": {shift_date: 3}}})"),
               "rules.yaml:5: column \"c\": json path \"a\": shift_date cannot rewrite values "
