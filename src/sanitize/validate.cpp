@@ -201,10 +201,12 @@ class Checker {
             return std::nullopt;
         }
         if (column.unique && !traits.keeps_uniqueness) {
-            problem(rule.line, spec.canonical() + " on " + where +
-                                   ", which a primary key or unique index covers: it can map "
-                                   "distinct values to one; use a transform that keeps "
-                                   "uniqueness (email, digits, uuid, ip, hash at its full length, null)");
+            problem(
+                rule.line,
+                spec.canonical() + " on " + where +
+                    ", which a primary key or unique index covers: it can map "
+                    "distinct values to one; use a transform that keeps "
+                    "uniqueness (email, digits, phone, uuid, ip, hash at its full length, null)");
             return std::nullopt;
         }
         try {

@@ -1254,7 +1254,7 @@ TEST(SanitizeValidate, UniqueColumnsNeedUniquenessKeepingTransforms) {
     EXPECT_EQ(checkError("version: 1\ntables:\n  public.accounts_user:\n    email: {set: x}\n"),
               "rules.yaml:4: {set: \"x\"} on public.accounts_user.email, which a primary key or "
               "unique index covers: it can map distinct values to one; use a transform that "
-              "keeps uniqueness (email, digits, uuid, ip, hash at its full length, null)");
+              "keeps uniqueness (email, digits, phone, uuid, ip, hash at its full length, null)");
     EXPECT_NE(checkError("version: 1\nsalt_env: S\ntables:\n  public.accounts_user:\n"
                          "    email: {hash: {length: 16}}\n")
                   .find("rules.yaml:5: {hash: {length: 16}} on public.accounts_user.email"),
