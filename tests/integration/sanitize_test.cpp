@@ -219,6 +219,8 @@ TEST(Sanitize, EveryNewTransformOnItsTypesThroughCopyBinary) {
     EXPECT_EQ(count("phone = 'n/a'"), "20");
     // phone: country code and mobile prefix, length and layout kept.
     EXPECT_EQ(count("phone <> 'n/a' AND phone !~ '^\\+61 4[0-9]{8}$'"), "0");
+    EXPECT_EQ(target().scalar(dst, "SELECT count(DISTINCT phone) FROM people WHERE phone <> 'n/a'"),
+              "1960");  // phone keeps uniqueness
     // ip: IPv4 hosts inside 10/8 (keep_prefix 8), all distinct; cidr networks stay /16.
     EXPECT_EQ(count("addr IS NOT NULL AND NOT (family(addr) = 4 AND masklen(addr) = 32 AND "
                     "addr << '10.0.0.0/8')"),
