@@ -195,6 +195,19 @@ std::string writeTempFile(const std::string& name, const std::string& text) {
     return path.string();
 }
 
+// --- golden values ----------------------------------------------------------------------------
+
+TEST(SanitizeNewTransforms, GoldenValuesStayTheSameAcrossVersions) {
+    // As SanitizeSalt.GoldenValuesOfEveryKeyedTransform: a change here would break joins
+    // between data sanitised before and after an upgrade.
+    EXPECT_EQ(run("phone", "text", "+61 400 000 001"), "+61 467 921 154");
+    EXPECT_EQ(run("uuid", "text", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+              "4f6b8dac-f3be-486d-8bee-cafd78e58b2b");
+    EXPECT_EQ(run("ip", "text", "192.168.1.10"), "76.47.92.6");
+    EXPECT_EQ(run("ip", "text", "2001:db8::1"), "fce8:aa9a:ca42:b2e3:1b34:c25b:37e3:1df0");
+    EXPECT_EQ(get32(run("{noise: {percent: 10}}", "integer", be32(123456))), 120397u);
+}
+
 // --- phone ------------------------------------------------------------------------------------
 
 TEST(SanitizePhone, CallingCodesByLongestAssignedPrefix) {
