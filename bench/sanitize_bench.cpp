@@ -8,6 +8,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -251,6 +253,232 @@ void BM_JsonUntouched(benchmark::State& state) {
     runTransform(state, "{json_remove: [absent]}", "jsonb", values);
 }
 BENCHMARK(BM_JsonUntouched);
+
+// --- the transforms of issue 14 ----------------------------------------------------------------
+
+std::vector<std::string> internationalPhones() {
+    std::mt19937_64 random(8);
+    const char* const prefixes[] = {"+61 4", "+44 (0)20 ", "+33 6 ", "+1 (415) ", "0049 151 "};
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        out.push_back(prefixes[i % 5] + std::to_string(1000000 + random() % 9000000));
+    }
+    return out;
+}
+
+std::vector<std::string> uuidTexts() {
+    std::vector<std::string> out;
+    static constexpr char hex[] = "0123456789abcdef";
+    for (const std::string& binary : uuids()) {
+        std::string text;
+        for (std::size_t i = 0; i < binary.size(); ++i) {
+            if (i == 4 || i == 6 || i == 8 || i == 10) {
+                text += '-';
+            }
+            text += hex[static_cast<unsigned char>(binary[i]) >> 4];
+            text += hex[static_cast<unsigned char>(binary[i]) & 15];
+        }
+        out.push_back(text);
+    }
+    return out;
+}
+
+// inet_send's form of IPv4 hosts (family 2, /32), and one in eight IPv6.
+std::vector<std::string> inetValues() {
+    std::mt19937_64 random(9);
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        if (i % 8 == 0) {
+            out.push_back(std::string("\3\200\0\20", 4) + bigEndian(random(), 8) +
+                          bigEndian(random(), 8));
+        } else {
+            out.push_back(std::string("\2\40\0\4", 4) + bigEndian(random(), 4));
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> ipTexts() {
+    std::mt19937_64 random(10);
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        out.push_back(std::to_string(random() % 256) + "." + std::to_string(random() % 256) + "." +
+                      std::to_string(random() % 256) + "." + std::to_string(random() % 256));
+    }
+    return out;
+}
+
+std::vector<std::string> notes() {
+    std::mt19937_64 random(11);
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        out.push_back("Customer called about card " + std::to_string(4000 + random() % 1000) +
+                      "-1111-1111-" + std::to_string(1000 + random() % 9000) +
+                      ", asked to call back " + word(random, 3, 10));
+    }
+    return out;
+}
+
+// numeric_send's form of a numeric(12,2) amount: up to 99999.99.
+std::vector<std::string> amounts() {
+    std::mt19937_64 random(12);
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        const std::uint64_t cents = random() % 10000000;
+        const std::uint64_t integer = cents / 100;
+        std::string form;
+        const std::uint64_t groups[] = {integer / 10000, integer % 10000, cents % 100 * 100};
+        const bool big = groups[0] != 0;
+        form += bigEndian(big ? 3 : 2, 2);
+        form += bigEndian(big ? 1 : 0, 2);
+        form += bigEndian(0, 2);
+        form += bigEndian(2, 2);
+        for (std::size_t g = big ? 0 : 1; g < 3; ++g) {
+            form += bigEndian(groups[g], 2);
+        }
+        out.push_back(form);
+    }
+    return out;
+}
+
+std::vector<std::string> integers() {
+    std::mt19937_64 random(13);
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        out.push_back(bigEndian(random() % 1000000, 4));
+    }
+    return out;
+}
+
+std::vector<std::string> doubles() {
+    std::mt19937_64 random(14);
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        const double value = static_cast<double>(random() % 10000000) / 100.0;
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &value, sizeof bits);
+        out.push_back(bigEndian(bits, 8));
+    }
+    return out;
+}
+
+// A jsonb profile of about 250 bytes with an e-mail, phones and an amount at known paths.
+std::vector<std::string> jsonbProfiles() {
+    std::mt19937_64 random(15);
+    const std::vector<std::string> addresses = emails();
+    std::vector<std::string> out;
+    for (int i = 0; i < value_count; ++i) {
+        out.push_back("\1{\"user\": {\"email\": \"" + addresses[static_cast<std::size_t>(i)] +
+                      "\", \"id\": " + std::to_string(random() % 1000000) +
+                      "}, \"phones\": [\"+61 4" + std::to_string(10000000 + random() % 90000000) +
+                      "\", \"+44 20 " + std::to_string(10000000 + random() % 90000000) +
+                      "\"], \"amount\": " + std::to_string(random() % 100000) +
+                      ".25, \"user_agent\": \"Mozilla/5.0 (X11; Linux x86_64)\", \"tags\": "
+                      "[\"a\", \"b\"]}");
+    }
+    return out;
+}
+
+std::string lookupFile() {
+    const std::string path = "/tmp/pgsluice_bench_cities.txt";
+    std::FILE* file = std::fopen(path.c_str(), "w");
+    for (int i = 0; i < 1000; ++i) {
+        std::fprintf(file, "City %d\n", i);
+    }
+    std::fclose(file);
+    return path;
+}
+
+void BM_Phone(benchmark::State& state) {
+    static const auto values = internationalPhones();
+    runTransform(state, "phone", "text", values);
+}
+BENCHMARK(BM_Phone);
+
+void BM_UuidBinary(benchmark::State& state) {
+    static const auto values = uuids();
+    runTransform(state, "uuid", "uuid", values);
+}
+BENCHMARK(BM_UuidBinary);
+
+void BM_UuidText(benchmark::State& state) {
+    static const auto values = uuidTexts();
+    runTransform(state, "uuid", "text", values);
+}
+BENCHMARK(BM_UuidText);
+
+void BM_IpInet(benchmark::State& state) {
+    static const auto values = inetValues();
+    runTransform(state, "{ip: {keep_prefix: 8}}", "inet", values);
+}
+BENCHMARK(BM_IpInet);
+
+void BM_IpText(benchmark::State& state) {
+    static const auto values = ipTexts();
+    runTransform(state, "ip", "text", values);
+}
+BENCHMARK(BM_IpText);
+
+void BM_RegexReplace(benchmark::State& state) {
+    static const auto values = notes();
+    runTransform(
+        state,
+        R"({regex_replace: {pattern: '[0-9]{4}-[0-9]{4}-[0-9]{4}-([0-9]{4})', replacement: 'XXXX-XXXX-XXXX-\1'}})",
+        "text", values);
+}
+BENCHMARK(BM_RegexReplace);
+
+void BM_Lookup(benchmark::State& state) {
+    static const auto values = names();
+    static const std::string file = lookupFile();
+    runTransform(state, "{lookup: " + file + "}", "text", values);
+}
+BENCHMARK(BM_Lookup);
+
+void BM_NoiseNumeric(benchmark::State& state) {
+    static const auto values = amounts();
+    runTransform(state, "{noise: {percent: 10}}", "numeric(12,2)", values);
+}
+BENCHMARK(BM_NoiseNumeric);
+
+void BM_NoiseInteger(benchmark::State& state) {
+    static const auto values = integers();
+    runTransform(state, "{noise: {percent: 10}}", "integer", values);
+}
+BENCHMARK(BM_NoiseInteger);
+
+void BM_NoiseFloat8(benchmark::State& state) {
+    static const auto values = doubles();
+    runTransform(state, "{noise: {percent: 10}}", "double precision", values);
+}
+BENCHMARK(BM_NoiseFloat8);
+
+void BM_SetNumeric(benchmark::State& state) {
+    static const auto values = amounts();
+    runTransform(state, "{set: \"0.00\"}", "numeric(12,2)", values);
+}
+BENCHMARK(BM_SetNumeric);
+
+void BM_HashBytea(benchmark::State& state) {
+    static const auto values = uuids();
+    runTransform(state, "hash", "bytea", values);
+}
+BENCHMARK(BM_HashBytea);
+
+void BM_JsonPaths(benchmark::State& state) {
+    static const auto values = jsonbProfiles();
+    runTransform(
+        state,
+        R"({json: {"user.email": email, "phones.*": phone, "amount": {noise: {percent: 10}}}})",
+        "jsonb", values);
+}
+BENCHMARK(BM_JsonPaths);
+
+void BM_JsonPathsUntouched(benchmark::State& state) {
+    static const auto values = jsonbProfiles();
+    runTransform(state, R"({json: {"absent.email": email}})", "jsonb", values);
+}
+BENCHMARK(BM_JsonPathsUntouched);
 
 // --- row rewriter -----------------------------------------------------------------------------
 // users(id int4, account_id int8, email text, first_name varchar(150), phone text,

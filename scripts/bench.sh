@@ -128,6 +128,9 @@ Options:
                      ("pgdump" runs the streamed pipe, "pgdump-dir" the -Fd -j variant;
                      "copy" and "archive" stand for their whole group)
   --out FILE         JSON results (default: out/bench.json in the repository)
+  --rules FILE       the rules file of pgsluice-rules (default
+                     scripts/sql/bench_rules.yaml; scripts/sql/bench_rules_json_phone.yaml
+                     is issue 14's json + phone case, which must cost at most 1.15x)
   --pgsluice-args S  extra arguments appended to the pgsluice copy command
                      (split on spaces), e.g. "--skip-analyze"
   --subset           also time pgsluice copy of a 1% subset (pgsluice-subset:
@@ -759,7 +762,7 @@ locks_check() {
 
 main() {
   local size_gb=2 size_given=0 runs=3 keep=0 out="$ROOT/out/bench.json" only=""
-  local tables_n="" wide=0 wide_mb=300 wide_mb_given=0 subset=0
+  local tables_n="" wide=0 wide_mb=300 wide_mb_given=0 subset=0 rules=""
   JOBS=2
   while (($#)); do
     case $1 in
@@ -781,6 +784,8 @@ main() {
       --out=*) out=${1#*=} ;;
       --pgsluice-args) read -r -a PGSLUICE_EXTRA <<<"${2?--pgsluice-args needs a value}"; shift ;;
       --pgsluice-args=*) read -r -a PGSLUICE_EXTRA <<<"${1#*=}" ;;
+      --rules) rules=${2:?--rules needs a file}; shift ;;
+      --rules=*) rules=${1#*=} ;;
       --keep) keep=1 ;;
       --subset) subset=1 ;;
       -h|--help) usage; exit 0 ;;
@@ -801,6 +806,10 @@ main() {
   if ((wide)); then
     MODE=wide
     RULES_FILE=$ROOT/scripts/sql/bench_wide_rules.yaml
+  fi
+  if [[ -n "$rules" ]]; then
+    [[ -r "$rules" ]] || die "--rules: cannot read $rules"
+    RULES_FILE=$(realpath "$rules")
   fi
   ((wide_mb_given && !wide)) && die "--wide-mb goes with --wide-rows"
   if ((wide)); then

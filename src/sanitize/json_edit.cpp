@@ -172,6 +172,11 @@ void decodeStringAt(std::string_view body, std::string& out, std::size_t at) {
                         i += 6;
                     }
                 }
+                if (code >= 0xD800 && code <= 0xDFFF) {
+                    // An unpaired surrogate (json accepts the escape) has no UTF-8 form: a
+                    // rewritten string must stay valid UTF-8, so it reads as U+FFFD.
+                    code = 0xFFFD;
+                }
                 appendUtf8(out, code);
                 break;
             }
@@ -296,8 +301,8 @@ int JsonEditor::addPath(std::string_view path, bool wildcards) {
     std::size_t start = 0;
     while (true) {
         const std::size_t dot = path.find('.', start);
-        const std::string key(
-            path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+        const std::string key(path.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
         int next = -1;
         if (wildcards && key == "*") {
             next = nodes_[static_cast<std::size_t>(node)].any;
@@ -404,8 +409,8 @@ void JsonEditor::editDocument(std::string_view document, std::string& out, JsonS
                               Scratch* outer) const {
     const std::size_t pos = skipSpace(document, 0);
     const Node& root = nodes_[0];
-    const bool object = pos < document.size() && document[pos] == '{' &&
-                        (!root.children.empty() || root.any >= 0);
+    const bool object =
+        pos < document.size() && document[pos] == '{' && (!root.children.empty() || root.any >= 0);
     const bool array = pos < document.size() && document[pos] == '[' && root.any >= 0;
     if (!object && !array) {
         out.append(document);  // scalars and JSON null have no keys to edit

@@ -1063,6 +1063,9 @@ class Parser {
         }
         std::string error;
         if (!regex.CheckRewriteString(spec.replacement, &error)) {
+            if (error.ends_with('.')) {
+                error.pop_back();  // RE2 ends its sentence; ours goes on
+            }
             problem(line, context + "regex_replace replacement \"" + spec.replacement +
                               "\": " + error + "; groups are written \\1 to \\9 (\\0 is the "
                               "whole match, \\\\ a backslash)");
@@ -1184,7 +1187,17 @@ class Parser {
                 ok = false;
                 continue;
             }
-            const std::string& path = entry.first.Scalar();
+            // JSONPath's "$." (the document root) may start a path: "$.user.email".
+            std::string path = entry.first.Scalar();
+            if (path == "$") {
+                problem(item_line, context + "JSON path \"$\" is not a dotted list of keys such "
+                                             "as $.card.number or card.number");
+                ok = false;
+                continue;
+            }
+            if (path.starts_with("$.")) {
+                path.erase(0, 2);
+            }
             if (!checkPath(path, item_line, context)) {
                 ok = false;
                 continue;

@@ -232,16 +232,71 @@ class NameTransform final : public TextTransform {
     std::size_t count_ = 0;  // names that fit the column (first names for full_name)
 };
 
+}  // namespace
+
+// Alternating unbalanced Feistel rounds: each adds, digit by digit modulo 10, a keyed function
+// of one half (with the tweak) to the other half. Each round is undone by subtracting, so the
+// whole is a permutation of the 10^k digit strings of length k.
+void DigitPermutation::permute(std::string& digits, std::string& scratch,
+                               std::string_view tweak) const {
+    const std::size_t count = digits.size();
+    const std::size_t half = count / 2;
+    // Round number, digit count, the source half, then the tweak; on the stack for usual
+    // lengths. (Without a tweak the input is what `digits` has always hashed.)
+    constexpr std::size_t prefix = 9;
+    unsigned char stack[prefix + 64];
+    unsigned char* input = stack;
+    if (count - half + tweak.size() > sizeof stack - prefix) {
+        scratch.resize(prefix + count - half + tweak.size());
+        input = reinterpret_cast<unsigned char*>(scratch.data());
+    }
+    for (int shift = 56, i = 1; shift >= 0; shift -= 8, ++i) {
+        input[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(count) >> shift);
+    }
+    for (int round = 0; round < rounds; ++round) {
+        const bool left = round % 2 == 0;
+        char* target = digits.data() + (left ? 0 : half);
+        const std::size_t target_size = left ? half : count - half;
+        if (target_size == 0) {
+            continue;  // one digit: only the right half moves
+        }
+        const std::size_t source_size = left ? count - half : half;
+        input[0] = static_cast<unsigned char>(round);
+        std::memcpy(input + prefix, digits.data() + (left ? half : 0), source_size);
+        if (!tweak.empty()) {
+            std::memcpy(input + prefix + source_size, tweak.data(), tweak.size());
+        }
+        addDigits(target, target_size, hash_.hash128(input, prefix + source_size + tweak.size()));
+    }
+}
+
+// Adds (mod 10) a digit stream drawn from HASH to TARGET, one digit per hash byte (byte mod
+// 10: slightly uneven, which a Feistel round function may be, and with no chain of
+// divisions); past 16 digits the stream goes on from hashes of the previous block.
+void DigitPermutation::addDigits(char* target, std::size_t size, Hash128 hash) {
+    unsigned char bytes[16];
+    storeBigEndian(hash, bytes);
+    std::uint64_t counter = 0;
+    for (std::size_t done = 0; done < size; ++done) {
+        if (done > 0 && done % sizeof bytes == 0) {
+            const XXH128_hash_t next = XXH3_128bits_withSeed(bytes, sizeof bytes, ++counter);
+            storeBigEndian({next.high64, next.low64}, bytes);
+        }
+        const unsigned sum = static_cast<unsigned>(target[done]) + bytes[done % sizeof bytes] % 10u;
+        target[done] = static_cast<char>(sum >= 10 ? sum - 10 : sum);
+    }
+}
+
+namespace {
+
 // Replaces every ASCII digit and keeps every other character where it is. The digit string is
 // permuted by a keyed Feistel network over base-10 digits, which is a bijection for each digit
 // count: distinct inputs of the same layout can never collide, so `digits` keeps uniqueness
 // exactly, not just with high probability.
 class DigitsTransform final : public TextTransform {
   public:
-    static constexpr int rounds = 8;
-
     DigitsTransform(const TransformSpec& spec, const ColumnType& type, const SaltKey& key)
-        : TextTransform(spec, type), hash_(key.hasherFor("digits")) {}
+        : TextTransform(spec, type), permutation_(key.hasherFor("digits")) {}
 
     void rewrite(std::string_view text, std::string& out, Scratch& scratch) const override {
         const std::size_t start = out.size();
@@ -256,7 +311,7 @@ class DigitsTransform final : public TextTransform {
         if (digits.empty()) {
             return;
         }
-        permute(digits, scratch.round_input);
+        permutation_.permute(digits, scratch.round_input);
         std::size_t next = 0;
         for (std::size_t i = start; i < out.size(); ++i) {
             if (out[i] >= '0' && out[i] <= '9') {
@@ -266,56 +321,7 @@ class DigitsTransform final : public TextTransform {
     }
 
   private:
-    // Alternating unbalanced Feistel rounds: each adds, digit by digit modulo 10, a keyed
-    // function of one half to the other half. Each round is undone by subtracting, so the
-    // whole is a permutation of the 10^k digit strings of length k.
-    void permute(std::string& digits, std::string& scratch) const {
-        const std::size_t count = digits.size();
-        const std::size_t half = count / 2;
-        // Round number, digit count, then the source half; on the stack for usual lengths.
-        constexpr std::size_t prefix = 9;
-        unsigned char stack[prefix + 64];
-        unsigned char* input = stack;
-        if (count - half > sizeof stack - prefix) {
-            scratch.resize(prefix + count - half);
-            input = reinterpret_cast<unsigned char*>(scratch.data());
-        }
-        for (int shift = 56, i = 1; shift >= 0; shift -= 8, ++i) {
-            input[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(count) >> shift);
-        }
-        for (int round = 0; round < rounds; ++round) {
-            const bool left = round % 2 == 0;
-            char* target = digits.data() + (left ? 0 : half);
-            const std::size_t target_size = left ? half : count - half;
-            if (target_size == 0) {
-                continue;  // one digit: only the right half moves
-            }
-            const std::size_t source_size = left ? count - half : half;
-            input[0] = static_cast<unsigned char>(round);
-            std::memcpy(input + prefix, digits.data() + (left ? half : 0), source_size);
-            addDigits(target, target_size, hash_.hash128(input, prefix + source_size));
-        }
-    }
-
-    // Adds (mod 10) a digit stream drawn from HASH to TARGET, one digit per hash byte (byte
-    // mod 10: slightly uneven, which a Feistel round function may be, and with no chain of
-    // divisions); past 16 digits the stream goes on from hashes of the previous block.
-    static void addDigits(char* target, std::size_t size, Hash128 hash) {
-        unsigned char bytes[16];
-        storeBigEndian(hash, bytes);
-        std::uint64_t counter = 0;
-        for (std::size_t done = 0; done < size; ++done) {
-            if (done > 0 && done % sizeof bytes == 0) {
-                const XXH128_hash_t next = XXH3_128bits_withSeed(bytes, sizeof bytes, ++counter);
-                storeBigEndian({next.high64, next.low64}, bytes);
-            }
-            const unsigned sum =
-                static_cast<unsigned>(target[done]) + bytes[done % sizeof bytes] % 10u;
-            target[done] = static_cast<char>(sum >= 10 ? sum - 10 : sum);
-        }
-    }
-
-    KeyedHash hash_;
+    DigitPermutation permutation_;
 };
 
 class KeepFirstTransform final : public TextTransform {
@@ -434,13 +440,14 @@ TypeSet acceptedTypes(TransformKind kind) {
         case TransformKind::null_value:
             return TypeSet::all();
         case TransformKind::set:
-            return {TypeKind::text,      TypeKind::varchar,     TypeKind::bpchar, TypeKind::name,
-                    TypeKind::citext,    TypeKind::json,        TypeKind::jsonb,  TypeKind::date,
-                    TypeKind::timestamp, TypeKind::timestamptz, TypeKind::int2,   TypeKind::int4,
-                    TypeKind::int8,      TypeKind::boolean,     TypeKind::uuid,   TypeKind::numeric};
+            return {
+                TypeKind::text,      TypeKind::varchar,     TypeKind::bpchar, TypeKind::name,
+                TypeKind::citext,    TypeKind::json,        TypeKind::jsonb,  TypeKind::date,
+                TypeKind::timestamp, TypeKind::timestamptz, TypeKind::int2,   TypeKind::int4,
+                TypeKind::int8,      TypeKind::boolean,     TypeKind::uuid,   TypeKind::numeric};
         case TransformKind::hash:
-            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
-                    TypeKind::citext, TypeKind::uuid, TypeKind::bytea};
+            return {TypeKind::text,   TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
+                    TypeKind::citext, TypeKind::uuid,    TypeKind::bytea};
         case TransformKind::email:
         case TransformKind::first_name:
         case TransformKind::last_name:
@@ -456,14 +463,14 @@ TypeSet acceptedTypes(TransformKind kind) {
         case TransformKind::json:
             return {TypeKind::json, TypeKind::jsonb};
         case TransformKind::uuid:
-            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
-                    TypeKind::citext, TypeKind::uuid};
+            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar,
+                    TypeKind::name, TypeKind::citext,  TypeKind::uuid};
         case TransformKind::ip:
-            return {TypeKind::text, TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
-                    TypeKind::citext, TypeKind::inet, TypeKind::cidr};
+            return {TypeKind::text,   TypeKind::varchar, TypeKind::bpchar, TypeKind::name,
+                    TypeKind::citext, TypeKind::inet,    TypeKind::cidr};
         case TransformKind::noise:
-            return {TypeKind::int2, TypeKind::int4, TypeKind::int8, TypeKind::numeric,
-                    TypeKind::float4, TypeKind::float8};
+            return {TypeKind::int2,    TypeKind::int4,   TypeKind::int8,
+                    TypeKind::numeric, TypeKind::float4, TypeKind::float8};
     }
     return {};
 }
@@ -477,6 +484,7 @@ TransformTraits traitsOf(const TransformSpec& spec) {
         case TransformKind::null_value:
         case TransformKind::email:
         case TransformKind::digits:
+        case TransformKind::phone:
         case TransformKind::uuid:
         case TransformKind::ip:
             traits.keeps_uniqueness = true;

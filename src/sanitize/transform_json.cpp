@@ -49,6 +49,10 @@ class JsonPathRewriter final : public JsonValueRewriter {
             std::string& result = scratch.json.result;
             result.clear();
             transform_->apply(copy::asBytes(text), result, scratch);
+            if (result == text) {
+                out.append(value);  // left as it is: keep its own spelling and escapes
+                return;
+            }
             appendJsonString(result, out);
             return;
         }
@@ -87,7 +91,8 @@ class JsonPathRewriter final : public JsonValueRewriter {
             }
             const double noisy = noise_->noiseDouble(parsed, std::numeric_limits<double>::max());
             char buffer[32];
-            const auto [text_end, text_error] = std::to_chars(buffer, buffer + sizeof buffer, noisy);
+            const auto [text_end, text_error] =
+                std::to_chars(buffer, buffer + sizeof buffer, noisy);
             (void)text_error;
             out.append(buffer, static_cast<std::size_t>(text_end - buffer));
             return;

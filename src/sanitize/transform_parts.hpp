@@ -43,7 +43,7 @@ inline std::string describeType(const ColumnType& type) {
 // Refuses an output of up to CHARS characters (BYTES bytes) that the column cannot hold:
 // character varying(n) and character(n) reject longer values, name more than 63 bytes.
 inline void requireFits(const ColumnType& type, std::size_t chars, std::size_t bytes,
-                 const std::string& what, std::string_view advice) {
+                        const std::string& what, std::string_view advice) {
     if (type.max_chars >= 0 && chars > static_cast<std::size_t>(type.max_chars)) {
         throw UsageError(what + " writes " + std::to_string(chars) +
                          " characters but the column is " + describeType(type) + "; " +
@@ -93,13 +93,11 @@ std::unique_ptr<const Transform> makeLookupTransform(const TransformSpec& spec,
 std::unique_ptr<const Transform> makeNoiseTransform(const TransformSpec& spec,
                                                     const ColumnType& type, const SaltKey& key);
 std::unique_ptr<const Transform> makeHashByteaTransform(const TransformSpec& spec,
-                                                        const ColumnType& type,
-                                                        const SaltKey& key);
+                                                        const ColumnType& type, const SaltKey& key);
 // The json transform when it has `json` paths (json_remove/json_set alone stay in
 // transform.cpp); builds each path's inner transform for text values.
 std::unique_ptr<const Transform> makeJsonPathsTransform(const TransformSpec& spec,
-                                                        const ColumnType& type,
-                                                        const SaltKey& key);
+                                                        const ColumnType& type, const SaltKey& key);
 
 }  // namespace pgsluice::sanitize::detail
 
@@ -127,6 +125,24 @@ class NoiseCore {
 
     KeyedHash hash_;
     int percent_;
+};
+
+// A keyed permutation of the digit strings of each length (digits held as the values 0 to 9):
+// the 8-round Feistel network of `digits`, which `phone` shares. TWEAK selects another,
+// independent permutation; without one the outputs are those `digits` has always written.
+class DigitPermutation {
+  public:
+    static constexpr int rounds = 8;
+
+    explicit DigitPermutation(KeyedHash hash) : hash_(std::move(hash)) {}
+
+    // Permutes DIGITS in place; SCRATCH is a reused buffer for long inputs.
+    void permute(std::string& digits, std::string& scratch, std::string_view tweak = {}) const;
+
+  private:
+    static void addDigits(char* target, std::size_t size, Hash128 hash);
+
+    KeyedHash hash_;
 };
 
 // TEXT cut to at most MAX_CHARS characters (-1: no limit) and, for name, 63 bytes, never in

@@ -17,11 +17,12 @@ namespace {
 // national digit (a mobile or area prefix such as Australia's 4), and after a national 0 (a
 // trunk prefix: 06..., +44 (0)20...) the digit after it too. Numbers without + or 00 keep
 // their first digit the same way. For +1 (NANP) the exchange's first digit is drawn from 2-9,
-// as the numbering plan requires. Every other character stays where it is.
+// as the numbering plan requires. Every other character stays where it is. Distinct numbers
+// stay distinct: the rest of the digits go through a keyed permutation.
 class PhoneTransform final : public TextTransform {
   public:
     PhoneTransform(const TransformSpec& spec, const ColumnType& type, const SaltKey& key)
-        : TextTransform(spec, type), hash_(key.hasherFor("phone")) {}
+        : TextTransform(spec, type), permutation_(key.hasherFor("phone")) {}
 
     void rewrite(std::string_view text, std::string& out, Scratch& scratch) const override {
         const std::size_t start = out.size();
@@ -60,28 +61,32 @@ class PhoneTransform final : public TextTransform {
                 ++kept;
             }
         }
-        const std::size_t exchange = international && code == 1 && digits[first] == '1'
-                                         ? first + 1 + 3
-                                         : std::string::npos;
+        const std::size_t exchange =
+            international && code == 1 && digits[first] == '1' ? first + 1 + 3 : std::string::npos;
         if (kept >= count) {
             return;
         }
-        // The replacement digits come from a keyed hash of the number's digits (with its + or
-        // 00 as "+"), so the same number in another layout gets the same digits.
-        std::string& input = scratch.work;
-        input.assign(international ? "+" : "");
-        input.append(digits, first, std::string::npos);
-        unsigned char stream[17];
-        storeBigEndian(hash_.hash128(input.data(), input.size()), stream);
-        std::size_t used = 0;
+        // The digits after the kept prefix are permuted (the Feistel network of `digits`),
+        // with the prefix (its + or 00 as "+") as the tweak: for each prefix and length a
+        // one-to-one mapping, so distinct numbers stay distinct, and the same number in
+        // another layout gets the same digits. For +1 the exchange's first digit is cycled
+        // until it is 2-9 again (or 0-1 again, for a number that had one), which keeps the
+        // mapping one-to-one.
+        std::string& tweak = scratch.work;
+        tweak.assign(international ? "+" : "");
+        tweak.append(digits, first, kept - first);
+        std::string& tail = scratch.text;
+        tail.clear();
         for (std::size_t i = kept; i < count; ++i) {
-            if (used == 16) {
-                stream[16] = static_cast<unsigned char>(i);  // the next block: hash of the last
-                storeBigEndian(hash_.hash128(stream, sizeof stream), stream);
-                used = 0;
-            }
-            const unsigned byte = stream[used++];
-            digits[i] = static_cast<char>(i == exchange ? '2' + byte % 8 : '0' + byte % 10);
+            tail += static_cast<char>(digits[i] - '0');
+        }
+        const bool walk = exchange != std::string::npos && exchange >= kept && exchange < count;
+        const bool valid_exchange = walk && digits[exchange] >= '2';
+        do {
+            permutation_.permute(tail, scratch.round_input, tweak);
+        } while (walk && (tail[exchange - kept] >= 2) != valid_exchange);
+        for (std::size_t i = kept; i < count; ++i) {
+            digits[i] = static_cast<char>('0' + tail[i - kept]);
         }
         std::size_t next = 0;
         for (std::size_t i = start; i < out.size(); ++i) {
@@ -92,7 +97,7 @@ class PhoneTransform final : public TextTransform {
     }
 
   private:
-    KeyedHash hash_;
+    DigitPermutation permutation_;
 };
 
 RE2::Options regexOptions() {
@@ -140,12 +145,14 @@ class RegexTransform final : public TextTransform {
                 out.append(p, static_cast<std::size_t>(groups[0].data() - p));
             }
             if (groups[0].data() == last_end && groups[0].empty()) {
-                // No empty match right where the last one ended: step over one character.
-                const std::size_t step = characterLength(p, end);
-                if (p < end) {
-                    out.append(p, step);
+                // No empty match right where the last one ended: step over one character
+                // (at the end there is none left, and no pointer may go past it).
+                if (p == end) {
+                    break;
                 }
-                p += step == 0 ? 1 : step;
+                const std::size_t step = characterLength(p, end);
+                out.append(p, step);
+                p += step;
                 continue;
             }
             regex_.Rewrite(&out, rewrite_, groups, groups_);
@@ -160,8 +167,8 @@ class RegexTransform final : public TextTransform {
             out.append(p, static_cast<std::size_t>(end - p));
         }
         // Too long for character varying(n), character(n) or name: cut, never mid-character.
-        const std::size_t fitting = truncateToFit(std::string_view(out).substr(start), columnType())
-                                        .size();
+        const std::size_t fitting =
+            truncateToFit(std::string_view(out).substr(start), columnType()).size();
         out.resize(start + fitting);
     }
 

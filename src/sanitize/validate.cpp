@@ -180,8 +180,8 @@ class Checker {
         }
         const ColumnRule& rule = *pool.front().column;
         const TransformSpec& spec = rule.transform;
-        const TransformTraits traits = traitsOf(spec);
         const ColumnType type = classifyType(column.type_name);
+        const TransformTraits traits = traitsOf(spec, type);
         if (!traits.accepted.contains(type.kind)) {
             problem(rule.line, spec.name() + " cannot rewrite " + where + " of type " +
                                    column.type_name + "; it accepts " + traits.accepted.describe() +
@@ -201,10 +201,12 @@ class Checker {
             return std::nullopt;
         }
         if (column.unique && !traits.keeps_uniqueness) {
-            problem(rule.line, spec.canonical() + " on " + where +
-                                   ", which a primary key or unique index covers: it can map "
-                                   "distinct values to one; use a transform that keeps "
-                                   "uniqueness (email, digits, hash without length, null)");
+            problem(
+                rule.line,
+                spec.canonical() + " on " + where +
+                    ", which a primary key or unique index covers: it can map "
+                    "distinct values to one; use a transform that keeps "
+                    "uniqueness (email, digits, phone, uuid, ip, hash at its full length, null)");
             return std::nullopt;
         }
         try {
