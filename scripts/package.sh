@@ -14,8 +14,9 @@ plus postgresql-client), copies it to the output directory and runs lintian on i
 is installed. The version is CMake's project(VERSION). Prints the package's path last.
 
 Options:
-  --build-dir DIR   build directory (default: build; configured with Ninja, RelWithDebInfo,
-                    without tests and benchmarks, when it has no CMakeCache.txt yet)
+  --build-dir DIR   build directory (default: build-deb). One without a CMakeCache.txt is
+                    configured for the binary only (no tests, no benchmarks), RelWithDebInfo
+                    with Debian's hardening flags; an existing one (e.g. build) is used as it is
   --output DIR      where the .deb goes (default: the repository root)
   --no-build        package what DIR holds, do not build (the binary must be built)
   --no-lintian      do not run lintian
@@ -30,13 +31,19 @@ EOF
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# configure BUILD_DIR — a release-like configuration of the pgsluice binary only.
+# configure BUILD_DIR — the pgsluice binary only, with Debian's hardening flags (fortify,
+# stack protector, relro, bindnow) from dpkg-buildflags.
 configure() {
-  local generator=()
+  local generator=() flags=()
   command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+  if command -v dpkg-buildflags >/dev/null 2>&1; then
+    local get="env DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get"
+    flags=("-DCMAKE_CXX_FLAGS=$($get CPPFLAGS) $($get CXXFLAGS)"
+           "-DCMAKE_EXE_LINKER_FLAGS=$($get LDFLAGS)")
+  fi
   log "configuring $1"
   cmake -S "$ROOT" -B "$1" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPGSLUICE_BUILD_TESTS=OFF -DPGSLUICE_BUILD_BENCH=OFF >&2
+    -DPGSLUICE_BUILD_TESTS=OFF -DPGSLUICE_BUILD_BENCH=OFF "${flags[@]}" >&2
 }
 
 # run_lintian DEB STRICT — prints lintian's tags with their explanations; fails with STRICT=1
@@ -60,7 +67,7 @@ run_lintian() {
 }
 
 main() {
-  local build_dir="$ROOT/build" output="$ROOT" build=1 lint=1 strict=0
+  local build_dir="$ROOT/build-deb" output="$ROOT" build=1 lint=1 strict=0
   while (($#)); do
     case $1 in
       --build-dir) build_dir=${2:?--build-dir needs a value}; shift ;;
