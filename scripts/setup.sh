@@ -14,9 +14,13 @@ REQUIRED_PACKAGES=(
   libzstd-dev liburing-dev libxxhash-dev libcli11-dev libyaml-cpp-dev libre2-dev
   nlohmann-json3-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   pgcopydb time
+  dpkg-dev groff-base man-db
 )
-# Only for fuzzing (-DPGSLUICE_FUZZ=ON); skipped with --minimal.
-OPTIONAL_PACKAGES=(clang libclang-rt-dev)
+# dpkg-dev: dpkg-shlibdeps computes the .deb's Depends (scripts/package.sh); groff and man render
+# the man page in the package test.
+# Skipped with --minimal: clang for fuzzing (-DPGSLUICE_FUZZ=ON), lintian for
+# scripts/package.sh's check, zsh for the zsh completion's test.
+OPTIONAL_PACKAGES=(clang libclang-rt-dev lintian zsh)
 
 usage() {
   cat <<EOF
@@ -28,7 +32,8 @@ and build it with CMake into build/ at the repository root.
 Options:
   --no-build          only install packages, do not configure or build
   --no-install        only configure and build, do not check or install packages
-  --minimal           skip optional packages (${OPTIONAL_PACKAGES[*]}: only for fuzzing)
+  --minimal           skip optional packages (${OPTIONAL_PACKAGES[*]}: for fuzzing,
+                      lintian and the zsh completion's test)
   --check             install nothing, build nothing: list missing packages and
                       exit 1 if any is missing (0 otherwise)
   --build-type TYPE   CMake build type (default: RelWithDebInfo)

@@ -135,12 +135,25 @@ std::string databaseNamed(const std::string& conninfo, const std::string& user) 
         throw UsageError(fmt::format("--target: {}", message));
     }
     std::string dbname;
+    bool service = false;
     for (PQconninfoOption* o = options; o->keyword; ++o) {
         if (std::string_view(o->keyword) == "dbname" && o->val) {
             dbname = o->val;
         }
+        if (std::string_view(o->keyword) == "service" && o->val && *o->val) {
+            service = true;
+        }
     }
     PQconninfoFree(options);
+    if (dbname.empty() && (service || std::getenv("PGSERVICE"))) {
+        // PQconninfoParse does not read service files; libpq's own defaults do, before
+        // connecting: a probe that is never polled resolves the dbname as a connection would.
+        PGconn* probe = PQconnectStart(conninfo.c_str());
+        if (probe && PQdb(probe) && *PQdb(probe)) {
+            dbname = PQdb(probe);
+        }
+        PQfinish(probe);
+    }
     if (dbname.empty()) {
         const char* env = std::getenv("PGDATABASE");
         dbname = env && *env ? std::string(env) : user;

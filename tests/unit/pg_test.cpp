@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -177,6 +181,38 @@ TEST(PgDatabaseNamed, FallsBackToTheUserWithoutPgdatabase) {
         EXPECT_EQ(databaseNamed("host=localhost", "alice"), "alice")
             << "an empty PGDATABASE counts as unset";
     }
+}
+
+// A service file with `text`, removed at the end of the scope; PGSERVICEFILE points at it.
+class ScopedServiceFile {
+  public:
+    explicit ScopedServiceFile(const std::string& text)
+        : path_(std::filesystem::temp_directory_path() /
+                ("pgsluice-unit-services-" + std::to_string(::getpid()))),
+          env_("PGSERVICEFILE", path_.string()) {
+        std::ofstream(path_) << text;
+    }
+    ~ScopedServiceFile() { std::filesystem::remove(path_); }
+
+  private:
+    std::filesystem::path path_;
+    ScopedEnv env_;
+};
+
+TEST(PgDatabaseNamed, TakesDbnameFromTheServiceFile) {
+    // Port 1 on the loopback: nothing listens, and the name is resolved without a server.
+    ScopedServiceFile services(
+        "[staging]\nhost=127.0.0.1\nport=1\ndbname=app\n"
+        "[nodb]\nhost=127.0.0.1\nport=1\n");
+    ScopedEnv env("PGDATABASE", "from_env");
+    EXPECT_EQ(databaseNamed("service=staging", "alice"), "app")
+        << "--swap must replace the service's database, not PGDATABASE or the user's";
+    EXPECT_EQ(databaseNamed("service=staging dbname=other", "alice"), "other");
+    {
+        ScopedEnv service("PGSERVICE", "staging");
+        EXPECT_EQ(databaseNamed("host=127.0.0.1 port=1", "alice"), "app");
+    }
+    EXPECT_EQ(databaseNamed("service=nodb", "alice"), "from_env");
 }
 
 TEST(PgDatabaseNamed, UnparsableConninfoIsAUsageError) {

@@ -79,8 +79,9 @@ const char* roleName(Role role);
 // read-only for the source.
 std::string sessionSettings(Role role, int server_version);
 
-// The database `conninfo` names, resolved as libpq resolves it: its dbname, else PGDATABASE, else
-// `user`. Throws UsageError when the conninfo cannot be parsed.
+// The database `conninfo` names, resolved as libpq resolves it: its dbname, else the dbname of
+// its service (service= or PGSERVICE, from the service file), else PGDATABASE, else `user`.
+// Throws UsageError when the conninfo cannot be parsed.
 std::string databaseNamed(const std::string& conninfo, const std::string& user);
 
 // Owner of one PGconn with the few operations pgsluice needs. Not thread-safe, except
