@@ -102,6 +102,9 @@ OrderedJson catalogJson(const pg::Catalog& catalog) {
     return {{"server_version", catalog.server_version},
             {"database", catalog.database},
             {"block_size", catalog.block_size},
+            {"encoding", catalog.locale.encoding},
+            {"lc_collate", catalog.locale.collate},
+            {"lc_ctype", catalog.locale.ctype},
             {"schemas", catalog.schemas},
             {"tables", std::move(tables)},
             {"sequences", std::move(sequences)},
@@ -178,6 +181,11 @@ pg::Catalog readCatalog(const json::JsonReader& r, const Json& root) {
         r.integer(v, path, "server_version", 0, std::numeric_limits<int>::max());
     catalog.database = r.string(v, path, "database");
     catalog.block_size = r.integer(v, path, "block_size", 1, std::numeric_limits<int>::max());
+    // Archives before these were recorded: restore --create then uses the server's defaults.
+    if (v.contains("encoding")) {
+        catalog.locale = {r.string(v, path, "encoding"), r.string(v, path, "lc_collate"),
+                          r.string(v, path, "lc_ctype")};
+    }
     catalog.schemas = r.strings(v, path, "schemas");
 
     std::unordered_map<std::uint32_t, std::string> table_at;

@@ -81,6 +81,9 @@ void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args)
     cmd->add_flag("--clean", options.clean,
                   "Drop and recreate the loaded objects on the target (as pg_restore --clean "
                   "--if-exists)");
+    cmd->add_flag("--create", options.create,
+                  "Create the target database when it does not exist (owned by the connecting "
+                  "user, with the source's encoding and locale)");
     cmd->add_flag("--no-owner", options.no_owner, "Do not set object owners on the target");
     cmd->add_flag("--no-privileges", options.no_privileges,
                   "Do not load privileges (GRANT/REVOKE)");
@@ -111,7 +114,14 @@ void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args)
     cmd->add_flag("-v,--verbose", options.verbose, "Say more");
     cmd->add_flag("-q,--quiet", options.quiet, "Say only errors and warnings");
     addRetryOptions(cmd, options.retries, args.stall_timeout);
+    addPgBinOption(cmd, options.pg_bin);
     addSelectionOptions(cmd, args.selection);
+}
+
+void addPgBinOption(CLI::App* cmd, std::string& pg_bin) {
+    cmd->add_option("--pg-bin", pg_bin,
+                    "Directory of the pg_dump and pg_restore to use (default: PGSLUICE_PG_BIN, "
+                    "then PATH, then the newest suitable /usr/lib/postgresql/*/bin)");
 }
 
 void addSubsetOption(CLI::App* cmd, std::vector<std::string>& subset) {

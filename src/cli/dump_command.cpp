@@ -39,6 +39,7 @@ void addDumpCommand(CLI::App& app, Action& action) {
                   "on any column no rule, exclude_table_data or keep: covers (see docs/scan.md)");
     cmd->add_option("--progress", *progress, "auto|plain|json|none")->capture_default_str();
     cmd->add_option("--report", options->report_file, "Write a JSON summary to FILE");
+    addPgBinOption(cmd, options->pg_bin);
     cmd->add_flag("-v,--verbose", options->verbose, "Say more");
     cmd->add_flag("-q,--quiet", options->quiet, "Say only errors and warnings");
     addSelectionOptions(cmd, *selection);

@@ -76,6 +76,9 @@ void addLoadOptions(CLI::App* cmd, engine::LoadOptions& options, LoadArgs& args)
 // Adds --subset TABLE:CONDITION (repeatable) to `cmd`.
 void addSubsetOption(CLI::App* cmd, std::vector<std::string>& subset);
 
+// Adds --pg-bin DIR (where pg_dump and pg_restore are) to `cmd`.
+void addPgBinOption(CLI::App* cmd, std::string& pg_bin);
+
 // Adds --retries and --stall-timeout (unattended runs) to `cmd`.
 void addRetryOptions(CLI::App* cmd, int& retries, std::string& stall_timeout);
 

@@ -13,6 +13,7 @@
 #include "pgsluice/archive/unit_stream.hpp"
 #include "pgsluice/engine/coverage.hpp"
 #include "pgsluice/engine/guards.hpp"
+#include "pgsluice/engine/inspect_report.hpp"
 #include "pgsluice/engine/pump.hpp"
 #include "pgsluice/engine/runner.hpp"
 #include "pgsluice/error.hpp"
@@ -97,6 +98,9 @@ void ArchiveDump::dump(SnapshotSource& source) {
     progress.phase("connect");
     source.open();
     progress.info(fmt::format("source {}", source.describe()), true);
+    int version = source.catalog().server_version;
+    tools_ = clientToolsFor(options_.pg_bin, version,
+                            "the source server is " + formatServerVersion(version), progress);
     prepared_ = prepareRun(source.catalog(), options_.selection, options_.rules_file,
                            options_.drop_dangling_foreign_keys, options_.subset, progress);
     requireCoverage(source.catalog(), prepared_, options_.strict, &source.snapshot(), &progress);
@@ -138,8 +142,11 @@ void ArchiveDump::openArchive() {
 void ArchiveDump::writeSchema(SnapshotSource& source) {
     util::TempDir work("pgsluice-dump");
     std::string path = work.path() + "/schema.dump";
-    source.writeSchema(path, prepared_.selection);
-    toc_ = pg::SchemaTool(source.catalog().server_version).list(path);
+    pg::SchemaTool tool(*tools_);
+    AbortSignal& abort = run_.abort();
+    tool.stopWhen([&abort] { return abort.aborted(); });
+    source.writeSchema(tool, path, prepared_.selection);
+    toc_ = tool.list(path);
     std::ifstream in(path, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
@@ -168,6 +175,7 @@ archive::Contents ArchiveDump::contents(SnapshotSource& source) const {
     cat.server_version = catalog.server_version;
     cat.database = catalog.database;
     cat.block_size = catalog.block_size;
+    cat.locale = catalog.locale;
     cat.schemas = catalog.schemas;
     cat.other_relations = catalog.other_relations;
     const TableSelection& sel = prepared_.selection;
@@ -352,6 +360,9 @@ void ArchiveDump::writeReport(const std::string& status, const std::string& erro
                 report["io"] = writer_->backendName();
             }
             report["compression_level"] = options_.compression_level;
+            if (tools_) {
+                reportClientTools(report, *tools_);
+            }
             if (prepared_.sanitizing) {
                 report["rules_hash"] = prepared_.sanitizing->rules_hash;
             }

@@ -135,7 +135,8 @@ Plan ArchiveSource::plan(const Prepared& prepared) {
     return plan;
 }
 
-void ArchiveSource::writeSchema(const std::string& path, const TableSelection&) {
+void ArchiveSource::writeSchema(const pg::SchemaTool&, const std::string& path,
+                                const TableSelection&) {
     std::ofstream out(path, std::ios::binary);
     out.write(schema_.data(), static_cast<std::streamsize>(schema_.size()));
     out.close();

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "pgsluice/engine/inspect_report.hpp"
 #include "pgsluice/error.hpp"
 
 namespace pgsluice::engine {
@@ -113,6 +114,19 @@ void requireNoDangling(const Prepared& prepared) {
     if (!prepared.selection.dangling.empty() && prepared.dropped_foreign_keys.empty()) {
         throw UsageError(danglingMessage(prepared.selection.dangling));
     }
+}
+
+pg::ClientTools clientToolsFor(const std::string& pg_bin, int server_version,
+                               const std::string& what_needs, Progress& progress) {
+    pg::ClientTools tools = pg::findClientTools(pg_bin, server_version, what_needs);
+    progress.info("using " + tools.describe(), true);
+    return tools;
+}
+
+void reportClientTools(nlohmann::ordered_json& report, const pg::ClientTools& tools) {
+    std::string version = formatServerVersion(tools.version);
+    report["pg_dump"] = {{"path", tools.pg_dump}, {"version", version}};
+    report["pg_restore"] = {{"path", tools.pg_restore}, {"version", version}};
 }
 
 }  // namespace pgsluice::engine

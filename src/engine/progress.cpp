@@ -1,14 +1,29 @@
 #include "pgsluice/engine/progress.hpp"
 
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "pgsluice/engine/live_display.hpp"
 #include "pgsluice/util/sizes.hpp"
 
 namespace pgsluice::engine {
+
+namespace {
+
+// The width of the terminal on standard error (80 when it does not say).
+int terminalColumns() {
+    winsize size{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20) {
+        return size.ws_col;
+    }
+    return 80;
+}
+
+}  // namespace
 
 ProgressMode parseProgressMode(const std::string& text) {
     if (text == "auto") {
@@ -80,10 +95,7 @@ void Progress::stop() {
         thread_.join();
     }
     std::lock_guard lock(mutex_);
-    if (live_line_shown_) {
-        std::fputs("\r\033[K", stderr);
-        live_line_shown_ = false;
-    }
+    eraseLiveLocked();
 }
 
 void Progress::phase(const std::string& name) {
@@ -94,10 +106,7 @@ void Progress::phase(const std::string& name) {
     if (mode_ == ProgressMode::json) {
         emitJson({{"event", "phase"}, {"phase", name}});
     } else if (mode_ != ProgressMode::none && !quiet_) {
-        if (live_line_shown_) {
-            std::fputs("\r\033[K", stderr);
-            live_line_shown_ = false;
-        }
+        eraseLiveLocked();
         std::fprintf(stderr, "pgsluice: %s...\n", name.c_str());
     }
 }
@@ -151,10 +160,7 @@ void Progress::info(const std::string& text, bool verbose_only) {
         return;
     }
     std::lock_guard lock(mutex_);
-    if (live_line_shown_) {
-        std::fputs("\r\033[K", stderr);
-        live_line_shown_ = false;
-    }
+    eraseLiveLocked();
     std::fprintf(stderr, "pgsluice: %s\n", text.c_str());
 }
 
@@ -164,10 +170,7 @@ void Progress::warn(const std::string& text) {
         emitJson({{"event", "warning"}, {"message", text}});
         return;
     }
-    if (live_line_shown_) {
-        std::fputs("\r\033[K", stderr);
-        live_line_shown_ = false;
-    }
+    eraseLiveLocked();
     std::fprintf(stderr, "pgsluice: warning: %s\n", text.c_str());
 }
 
@@ -181,7 +184,7 @@ void Progress::emitJson(const nlohmann::json& event) const {
 
 void Progress::loop() {
     // Live display redraws often; plain and JSON lines would flood a log, so they are sparser.
-    auto interval = mode_ == ProgressMode::automatic ? std::chrono::milliseconds(500)
+    auto interval = mode_ == ProgressMode::automatic ? std::chrono::milliseconds(100)
                                                      : std::chrono::milliseconds(10000);
     std::unique_lock lock(mutex_);
     while (!stopping_) {
@@ -204,6 +207,7 @@ void Progress::printLive(bool indexing) {
     double done_estimate = 0;
     std::string running;
     int running_count = 0;
+    std::vector<LiveTable> running_tables;
     for (size_t i = 0; i < table_count_; ++i) {
         const TableCounters& t = tables_[i];
         if (!t.with_data) {
@@ -217,11 +221,23 @@ void Progress::printLive(bool indexing) {
             if (running_count++ < 2) {
                 running += (running.empty() ? "" : ", ") + t.name;
             }
+            running_tables.push_back(
+                {t.name, t.bytes.load(), t.estimated_bytes, t.parts_done.load(), t.parts});
         }
     }
     double fraction = plan_bytes_ > 0 ? done_estimate / static_cast<double>(plan_bytes_) : 0;
     double rate = elapsed > 0 ? static_cast<double>(bytes) / elapsed : 0;
     std::string eta = fraction > 0.01 ? fmt::format("{:.0f}s", elapsed / fraction - elapsed) : "?";
+    LiveTotals totals{tables_done_.load(),
+                      tables_with_data_,
+                      bytes,
+                      fraction,
+                      rate,
+                      fraction > 0.01 ? elapsed / fraction - elapsed : -1,
+                      indexes_built_.load(),
+                      indexes_total_.load(),
+                      verb_};
+    int columns = terminalColumns() - 1;  // never the last column: no wrap, no pending wrap
     std::lock_guard lock(mutex_);
     if (mode_ == ProgressMode::json) {
         emitJson({{"event", "progress"},
@@ -246,12 +262,26 @@ void Progress::printLive(bool indexing) {
         line += fmt::format("; indexes {}/{} built", indexes_built_.load(), indexes_total_.load());
     }
     if (mode_ == ProgressMode::automatic) {
-        std::fprintf(stderr, "\r\033[K%s", line.c_str());
-        live_line_shown_ = true;
+        std::vector<std::string> lines = indexing ? std::vector<std::string>{line}
+                                                  : liveLines(running_tables, totals, columns, 8);
+        std::string frame = eraseLive(live_lines_);
+        for (size_t i = 0; i < lines.size(); ++i) {
+            frame += (i ? "\n" : "") + lines[i];
+        }
+        // One write per frame: the terminal never shows a half-drawn display.
+        std::fputs(frame.c_str(), stderr);
+        live_lines_ = static_cast<int>(lines.size());
     } else {
         std::fprintf(stderr, "pgsluice: %s\n", line.c_str());
     }
     std::fflush(stderr);
+}
+
+void Progress::eraseLiveLocked() {
+    if (live_lines_ > 0) {
+        std::fputs(eraseLive(live_lines_).c_str(), stderr);
+        live_lines_ = 0;
+    }
 }
 
 void Progress::retrying(const std::string& what, const std::string& cause, int attempt,

@@ -79,10 +79,8 @@ Plan SnapshotSource::plan(const Prepared& prepared) {
     return plan;
 }
 
-void SnapshotSource::writeSchema(const std::string& path, const TableSelection& selection) {
-    pg::SchemaTool tool(catalog_.server_version);
-    AbortSignal& abort = abort_;
-    tool.stopWhen([&abort] { return abort.aborted(); });
+void SnapshotSource::writeSchema(const pg::SchemaTool& tool, const std::string& path,
+                                 const TableSelection& selection) {
     try {
         tool.dump(snapshot_->control(), snapshot_->id(), path, selection.pg_dump_args);
     } catch (const Error&) {

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <thread>
 
+#include "pgsluice/engine/create_database.hpp"
 #include "pgsluice/pg/identifier.hpp"
 
 namespace pgsluice::engine {
@@ -29,46 +30,37 @@ Swap::Swap(pg::Connection server, std::string live)
       new_(withSuffix(live_, "_pgsluice_new")) {}
 
 Swap Swap::open(const std::string& target_conninfo) {
-    std::optional<pg::Connection> server;
-    try {
-        server.emplace(pg::Connection::open(target_conninfo, pg::Role::target, "postgres"));
-    } catch (const pg::PgError&) {
-        server.emplace(pg::Connection::open(target_conninfo, pg::Role::target, "template1"));
-    }
-    std::string live = pg::databaseNamed(target_conninfo, server->user());
-    return Swap(std::move(*server), std::move(live));
+    pg::Connection server = openMaintenance(target_conninfo);
+    std::string live = pg::databaseNamed(target_conninfo, server.user());
+    return Swap(std::move(server), std::move(live));
 }
 
 bool Swap::liveExists() {
-    return server_.execParams("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {live_})
-               .rows() == 1;
+    return databaseExists(server_, live_);
 }
 
-std::string Swap::create() {
+std::string Swap::create(const pg::DatabaseLocale& source_locale) {
     std::string warning;
-    if (server_.execParams("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", {new_})
-            .rows() == 1) {
+    if (databaseExists(server_, new_)) {
         // Only a failed or killed --swap run leaves this name behind: it never held live data.
         terminateSessions(new_);
         server_.exec("DROP DATABASE " + pg::quoteIdentifier(new_));
         warning = fmt::format("dropped {}, left behind by an earlier --swap run", new_);
     }
-    std::string with = " TEMPLATE template0";
+    pg::DatabaseLocale locale = source_locale;
+    std::string owner;
     std::vector<std::string> settings;
     if (liveExists()) {
+        locale = databaseLocale(server_, live_);
         pg::Result res = server_.execParams(
-            "SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype, "
-            "pg_catalog.pg_get_userbyid(datdba), oid FROM pg_catalog.pg_database "
+            "SELECT pg_catalog.pg_get_userbyid(datdba), oid FROM pg_catalog.pg_database "
             "WHERE datname = $1",
             {live_});
-        with +=
-            fmt::format(" ENCODING {} LC_COLLATE {} LC_CTYPE {} OWNER {}",
-                        server_.quoteLiteral(res.get(0, 0)), server_.quoteLiteral(res.get(0, 1)),
-                        server_.quoteLiteral(res.get(0, 2)), pg::quoteIdentifier(res.get(0, 3)));
+        owner = std::string(res.get(0, 0));
         pg::Result config = server_.execParams(
             "SELECT pg_catalog.unnest(setconfig) FROM pg_catalog.pg_db_role_setting "
             "WHERE setdatabase = $1::pg_catalog.oid AND setrole = 0",
-            {std::string(res.get(0, 4))});
+            {std::string(res.get(0, 1))});
         for (int r = 0; r < config.rows(); ++r) {
             std::string_view item = config.get(r, 0);
             size_t eq = item.find('=');
@@ -85,7 +77,7 @@ std::string Swap::create() {
                                            list ? value : server_.quoteLiteral(value)));
         }
     }
-    server_.exec("CREATE DATABASE " + pg::quoteIdentifier(new_) + with);
+    createDatabase(server_, new_, locale, owner);
     created_ = true;
     for (const auto& sql : settings) {
         server_.exec(sql);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "pgsluice/engine/coverage.hpp"
+#include "pgsluice/engine/create_database.hpp"
+#include "pgsluice/engine/inspect_report.hpp"
 #include "pgsluice/engine/retry.hpp"
 #include "pgsluice/engine/runner.hpp"
 #include "pgsluice/engine/swap.hpp"
@@ -46,7 +48,7 @@ TargetLoad::TargetLoad(const LoadOptions& options, Run& run) : options_(options)
 TargetLoad::~TargetLoad() = default;
 
 pg::SchemaTool TargetLoad::schemaTool() const {
-    pg::SchemaTool tool(catalog_->server_version);
+    pg::SchemaTool tool(*tools_);
     AbortSignal& abort = run_.abort();
     tool.stopWhen([&abort] { return abort.aborted(); });
     return tool;
@@ -68,6 +70,14 @@ void TargetLoad::run(LoadSource& source) {
     std::exception_ptr failure = run_.execute([&] {
         progress.phase("connect");
         ServerIdentity source_id = source.open();
+        int version = source.catalog().server_version;
+        tools_ = clientToolsFor(
+            options_.pg_bin, version,
+            fmt::format("{} {}",
+                        run_.command() == "copy" ? "the source server is"
+                                                 : "the archive was dumped from PostgreSQL",
+                        formatServerVersion(version)),
+            progress);
         if (options_.swap) {
             // The guards judge the live database, not the new one the run loads into.
             swap.emplace(Swap::open(options_.target));
@@ -139,15 +149,15 @@ void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Sw
         ~Close() { target.reset(); }
     } close{target_};
     if (!swap) {
-        target_.emplace(openTarget(), abort);
-        ServerIdentity target_id = identify(target_->conn);
-        refuseSelfCopy(source_id, target_id);
-        refuseProtected(target_id, protectPatterns(options_.protect));
+        openMainTarget(source_id);
     }
     catalog_ = &source.catalog();
-    progress.info(fmt::format("source {}, target {}", source.describe(),
-                              swap ? swap->server().describe() : target_->conn.describe()),
+    pg::Connection& target_server = swap             ? swap->server()
+                                    : create_server_ ? *create_server_
+                                                     : target_->conn;
+    progress.info(fmt::format("source {}, target {}", source.describe(), target_server.describe()),
                   true);
+    warnOlderTarget(target_server);
     // Every rule and pattern is checked before anything is written anywhere.
     prepared_ = prepareRun(*catalog_, options_.selection, options_.rules_file,
                            options_.drop_dangling_foreign_keys, options_.subset, progress);
@@ -163,11 +173,13 @@ void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Sw
             confirmOverwrite(swap->server(), swap->liveName(), run_.command() + " --swap",
                              options_.yes);
         }
-        if (std::string w = swap->create(); !w.empty()) {
+        if (std::string w = swap->create(catalog_->locale); !w.empty()) {
             progress.warn(w);
         }
         target_database_ = swap->newName();
         progress.info(fmt::format("--swap: loading into new database {}", target_database_));
+    } else if (create_server_) {
+        createTarget();
     } else if (!options_.clean) {
         requireEmptyTarget(target_->conn);
     } else {
@@ -182,6 +194,59 @@ void TargetLoad::loadAll(LoadSource& source, const ServerIdentity& source_id, Sw
     progress.phase("data");
     loadData(source);
     finishLoad(source);
+}
+
+void TargetLoad::openMainTarget(const ServerIdentity& source_id) {
+    try {
+        target_.emplace(openTarget(), run_.abort());
+    } catch (const pg::PgError&) {
+        create_server_ = maintenanceIfMissing(options_.target, create_name_);
+        if (!create_server_) {
+            throw;
+        }
+        if (!options_.create) {
+            throw UsageError(fmt::format(
+                "the target database \"{}\" does not exist on {}. Give --create to create it "
+                "(with the source's encoding and locale), or --swap to load into a new database "
+                "that takes its name once the load is complete.",
+                create_name_, create_server_->describe()));
+        }
+    }
+    ServerIdentity target_id;
+    if (target_) {
+        target_id = identify(target_->conn);
+    } else {
+        target_id = identify(*create_server_);
+        target_id.database = create_name_;
+    }
+    refuseSelfCopy(source_id, target_id);
+    refuseProtected(target_id, protectPatterns(options_.protect));
+}
+
+void TargetLoad::createTarget() {
+    const pg::DatabaseLocale& locale = catalog_->locale;
+    createDatabase(*create_server_, create_name_, locale);
+    run_.progress().info(
+        fmt::format("--create: created database {} with {}", create_name_, describeLocale(locale)));
+    if (locale.encoding.empty()) {
+        run_.progress().warn(
+            "--create: the archive does not record the source database's encoding and locale "
+            "(written by an older pgsluice), so the new database has the server's defaults");
+    }
+    create_server_.reset();
+    target_.emplace(openTarget(), run_.abort());
+}
+
+void TargetLoad::warnOlderTarget(pg::Connection& target_server) {
+    int source = catalog_->server_version;
+    int target = target_server.serverVersion();
+    if (target / 10000 < source / 10000) {
+        run_.progress().warn(fmt::format(
+            "the target server is PostgreSQL {}, older than the source's {}: pg_restore {} may "
+            "write DDL it does not accept",
+            formatServerVersion(target), formatServerVersion(source),
+            pg::majorName(tools_->version)));
+    }
 }
 
 void TargetLoad::step(const std::string& what,
@@ -200,8 +265,8 @@ void TargetLoad::step(const std::string& what,
 void TargetLoad::loadSchema(LoadSource& source, bool swapping) {
     run_.progress().phase("schema");
     schema_archive_ = work_dir_ + "/schema.dump";
-    source.writeSchema(schema_archive_, prepared_.selection);
     pg::SchemaTool tool = schemaTool();
+    source.writeSchema(tool, schema_archive_, prepared_.selection);
     toc_ = tool.list(schema_archive_);
     leave_out_ =
         pg::leftOutEntries(toc_, prepared_.selection.skip, prepared_.selection.excluded_schemas);
@@ -421,6 +486,9 @@ void TargetLoad::writeReport(LoadSource& source, const std::string& status,
                 report["rules_hash"] = prepared_.sanitizing->rules_hash;
             }
             source.extendReport(report);
+            if (tools_) {
+                reportClientTools(report, *tools_);
+            }
             report["target_state"] = describeState(state_);
         },
         status, error);

@@ -200,8 +200,12 @@ void readSchemasAndKeys(Connection& conn, Catalog& catalog) {
     std::unordered_map<uint32_t, size_t> by_oid;
     for (int r = 0; r < fks.rows(); ++r) {
         by_oid.emplace(toOid(fks.get(r, 0)), catalog.foreign_keys.size());
-        catalog.foreign_keys.push_back({toOid(fks.get(r, 0)), std::string(fks.get(r, 1)),
-                                        toOid(fks.get(r, 2)), toOid(fks.get(r, 3)), {}, {}});
+        catalog.foreign_keys.push_back({toOid(fks.get(r, 0)),
+                                        std::string(fks.get(r, 1)),
+                                        toOid(fks.get(r, 2)),
+                                        toOid(fks.get(r, 3)),
+                                        {},
+                                        {}});
     }
     // The column pairs, one row each, in key order (subsetting follows keys by their values).
     Result columns = conn.exec(
@@ -373,10 +377,13 @@ Catalog loadCatalog(Connection& conn) {
     }
     {
         Result res = conn.exec(
-            "SELECT pg_catalog.current_database(), "
-            "pg_catalog.current_setting('block_size')::bigint");
+            "SELECT d.datname, pg_catalog.current_setting('block_size')::bigint, "
+            "pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype "
+            "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()");
         catalog.database = std::string(res.get(0, 0));
         catalog.block_size = res.getInt(0, 1);
+        catalog.locale = {std::string(res.get(0, 2)), std::string(res.get(0, 3)),
+                          std::string(res.get(0, 4))};
     }
 
     TableIndex by_oid = readRelations(conn, catalog);

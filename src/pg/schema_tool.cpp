@@ -12,7 +12,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 #include <sstream>
 
@@ -38,11 +37,6 @@ std::vector<std::pair<std::string, std::string>> childEnv(const Connection& conn
     // libpq's own messages in English, so that a lost connection can be told from bad DDL.
     env.emplace_back("LC_ALL", "C");
     return env;
-}
-
-// Returns `dir/name` if it is executable.
-bool executable(const std::string& path) {
-    return ::access(path.c_str(), X_OK) == 0;
 }
 
 }  // namespace
@@ -123,26 +117,8 @@ ProcessResult runProcess(const std::vector<std::string>& argv,
     return result;
 }
 
-SchemaTool::SchemaTool(int source_server_version) {
-    int source_major = source_server_version / 10000;
-    std::string dir;
-    if (const char* env = std::getenv("PGSLUICE_PG_BINDIR"); env && *env) {
-        dir = env;
-    } else {
-        int best = 0;
-        std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-            int major = std::atoi(entry.path().filename().c_str());
-            if (major >= source_major && major > best &&
-                executable((entry.path() / "bin/pg_dump").string())) {
-                best = major;
-                dir = (entry.path() / "bin").string();
-            }
-        }
-    }
-    pg_dump_ = dir.empty() ? "pg_dump" : dir + "/pg_dump";
-    pg_restore_ = dir.empty() ? "pg_restore" : dir + "/pg_restore";
-}
+SchemaTool::SchemaTool(const ClientTools& tools)
+    : pg_dump_(tools.pg_dump), pg_restore_(tools.pg_restore) {}
 
 void SchemaTool::check(const ProcessResult& result, const std::string& what) const {
     if (result.exit_code == 0) {

@@ -1,10 +1,15 @@
 // pgsluice copy against real servers: exact copies, refusals, failures, concurrent writes.
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -194,6 +199,103 @@ TEST(Copy, BadUsageIsExitTwo) {
         {"copy", "--source", "x", "--target", "y", "--split-tables-larger-than", "12 parsecs"});
     EXPECT_EQ(r.exit_code, 2) << r;
     EXPECT_NE(r.err.find("unknown unit"), std::string::npos) << r;
+}
+
+// Runs pgsluice on a pseudo-terminal of 100 columns (its stdout and stderr); returns what the
+// terminal received and the exit status, or exit_code -1 after `timeout`.
+RunResult runOnTerminal(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+    winsize size{};
+    size.ws_col = 100;
+    size.ws_row = 40;
+    int master = -1;
+    std::string path = pgBinDir().string() + ":" + (std::getenv("PATH") ? std::getenv("PATH") : "");
+    pid_t pid = ::forkpty(&master, nullptr, nullptr, &size);
+    if (pid == 0) {
+        ::setenv("PATH", path.c_str(), 1);
+        std::string binary = pgsluiceBinary();
+        std::vector<char*> argv = {binary.data()};
+        std::vector<std::string> copy = args;
+        for (auto& a : copy) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        ::execv(binary.c_str(), argv.data());
+        ::_exit(127);
+    }
+    RunResult r;
+    if (pid < 0) {
+        return r;
+    }
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd fd{master, POLLIN, 0};
+        if (::poll(&fd, 1, 200) <= 0) {
+            continue;
+        }
+        ssize_t n = ::read(master, buf, sizeof buf);
+        if (n <= 0) {
+            break;  // EIO: the child closed the terminal
+        }
+        r.err.append(buf, static_cast<size_t>(n));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+        ::kill(pid, SIGKILL);
+        r.timed_out = true;
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(master);
+    r.exit_code = r.timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return r;
+}
+
+size_t count(const std::string& text, const std::string& part) {
+    size_t n = 0;
+    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+TEST(Copy, LiveProgressOnATerminalDrawsBarsInPlace) {
+    std::string src = uniqueDatabaseName("bars");
+    source().createDatabase(src);
+    source().exec(
+        src,
+        "CREATE TABLE wide (id int PRIMARY KEY, pad text);"
+        "INSERT INTO wide SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 300000) g;"
+        "CREATE TABLE other AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 200000) g;"
+        "ANALYZE");
+    std::string dst = emptyTarget("bars");
+    auto start = std::chrono::steady_clock::now();
+    RunResult r = runOnTerminal(
+        {"copy", "--source", source().conninfo(src), "--target", target().conninfo(dst), "-j", "2"},
+        std::chrono::seconds(180));
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_EQ(r.exit_code, 0) << r;
+    if (std::getenv("PGSLUICE_TEST_SHOW_TERMINAL")) {
+        std::cerr << r.err;
+    }
+    // Bars and the totals line were drawn, in place (each frame starts by erasing the last).
+    EXPECT_NE(r.err.find("total "), std::string::npos) << r;
+    EXPECT_NE(r.err.find("ETA "), std::string::npos) << r;
+    EXPECT_NE(r.err.find("  public.wide"), std::string::npos) << r;
+    size_t row = r.err.find("  public.wide");
+    std::string line =
+        row == std::string::npos ? "" : r.err.substr(row, r.err.find('\n', row) - row);
+    EXPECT_NE(line.find(" ["), std::string::npos) << "no bar on the table's line: " << line;
+    size_t frames = count(r.err, "\033[J");
+    EXPECT_GE(frames, 1u) << r;
+    // At most ~10 redraws a second.
+    EXPECT_LE(static_cast<double>(frames), seconds * 10 + 5) << frames << " frames in " << seconds;
+    // It ends cleanly: the last frame was erased before the lines that follow it.
+    size_t last_eta = r.err.rfind("ETA ");
+    size_t last_erase = r.err.rfind("\033[J");
+    EXPECT_LT(last_eta, last_erase) << r;
+    EXPECT_NE(r.err.find("pgsluice: sequences...", last_erase), std::string::npos) << r;
+    EXPECT_EQ(target().scalar(dst, "SELECT count(*) FROM wide"), "300000");
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "pgsluice/engine/abort.hpp"
+#include "pgsluice/engine/live_display.hpp"
 #include "pgsluice/engine/planner.hpp"
 #include "pgsluice/engine/prepare.hpp"
 #include "pgsluice/engine/runner.hpp"
@@ -1169,6 +1170,57 @@ TEST(EngineRunner, BackgroundWorkersRunWhileTheCallerGoesOn) {
     cv.notify_all();
     workers.join();
     EXPECT_TRUE(worker_done);
+}
+
+// ---- the live display ----
+
+TEST(LiveDisplay, BarsFillWithTheFraction) {
+    EXPECT_EQ(progressBar(0, 10), "[----------]");
+    EXPECT_EQ(progressBar(0.5, 10), "[#####-----]");
+    EXPECT_EQ(progressBar(1.7, 4), "[####]");
+    EXPECT_EQ(progressBar(-1, 4), "[----]");
+}
+
+TEST(LiveDisplay, OneLinePerRunningTableThenTheTotals) {
+    std::vector<LiveTable> running = {{"public.orders", 50 << 20, 100 << 20, 1, 4},
+                                      {"public.customers", 10 << 20, 40 << 20, 0, 1}};
+    LiveTotals totals{3, 10, 60 << 20, 0.25, 12.5e6, 75, 2, 9, "copied"};
+    std::vector<std::string> lines = liveLines(running, totals, 100, 8);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_NE(lines[0].find("public.orders"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find(" 50%"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("1/4 parts"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find(" 25%"), std::string::npos) << lines[1];
+    EXPECT_NE(lines[1].find("[#"), std::string::npos) << lines[1];
+    EXPECT_EQ(lines[2].rfind("total  25% [", 0), 0u) << lines[2];
+    EXPECT_NE(lines[2].find("3/10 tables"), std::string::npos) << lines[2];
+    EXPECT_NE(lines[2].find("/s ETA 1m15s"), std::string::npos) << lines[2];
+    EXPECT_NE(lines[2].find("indexes 2/9"), std::string::npos) << lines[2];
+    for (const auto& line : lines) {
+        EXPECT_LE(line.size(), 100u) << line;
+    }
+}
+
+TEST(LiveDisplay, FitsANarrowTerminalAndCapsTheTables) {
+    std::vector<LiveTable> running;
+    for (int i = 0; i < 12; ++i) {
+        running.push_back(
+            {"public.a_table_with_a_rather_long_name_" + std::to_string(i), 1, 2, 0, 1});
+    }
+    LiveTotals totals;
+    std::vector<std::string> lines = liveLines(running, totals, 40, 8);
+    ASSERT_EQ(lines.size(), 10u);
+    EXPECT_NE(lines[8].find("... and 4 more"), std::string::npos) << lines[8];
+    EXPECT_NE(lines[9].find("ETA ?"), std::string::npos) << lines[9];
+    for (const auto& line : lines) {
+        EXPECT_LE(line.size(), 40u) << line;
+    }
+}
+
+TEST(LiveDisplay, ErasingGoesBackToTheFirstLine) {
+    EXPECT_EQ(eraseLive(0), "");
+    EXPECT_EQ(eraseLive(1), "\r\033[J");
+    EXPECT_EQ(eraseLive(3), "\r\033[2A\033[J");
 }
 
 }  // namespace

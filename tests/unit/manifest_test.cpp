@@ -55,6 +55,7 @@ Contents sampleContents() {
     cat.server_version = 160002;
     cat.database = "shop";
     cat.block_size = 8192;
+    cat.locale = {"LATIN1", "de_DE", "C"};
     cat.schemas = {"public", "sales", "audit"};
 
     pg::Table customers;
@@ -221,6 +222,9 @@ void expectSameContents(const Contents& a, const Contents& b) {
     EXPECT_EQ(x.server_version, y.server_version);
     EXPECT_EQ(x.database, y.database);
     EXPECT_EQ(x.block_size, y.block_size);
+    EXPECT_EQ(x.locale.encoding, y.locale.encoding);
+    EXPECT_EQ(x.locale.collate, y.locale.collate);
+    EXPECT_EQ(x.locale.ctype, y.locale.ctype);
     EXPECT_EQ(x.schemas, y.schemas);
     EXPECT_EQ(x.large_objects, y.large_objects);
     expectEach(x.tables, y.tables, expectSameTable);
@@ -342,6 +346,21 @@ TEST(ManifestContents, RoundTripWithoutLargeObjectUnit) {
     EXPECT_TRUE(j.at("large_object_unit").is_null());
     j.erase("large_object_unit");
     EXPECT_CONTAINS(contentsTextError(j.dump()), kContents + "large_object_unit: required key");
+}
+
+TEST(ManifestContents, ArchivesWithoutTheDatabaseLocaleStillRead) {
+    Json j = Json::parse(toJson(sampleContents()));
+    EXPECT_EQ(j.at("catalog").at("encoding"), "LATIN1");
+    EXPECT_EQ(j.at("catalog").at("lc_collate"), "de_DE");
+    EXPECT_EQ(j.at("catalog").at("lc_ctype"), "C");
+    for (const char* key : {"encoding", "lc_collate", "lc_ctype"}) {
+        j["catalog"].erase(key);
+    }
+    const Contents c = parseContents(j.dump(), "test.pgs");
+    EXPECT_EQ(c.catalog.locale.encoding, "");
+    EXPECT_EQ(c.catalog.locale.collate, "");
+    j["catalog"]["encoding"] = "UTF8";
+    EXPECT_CONTAINS(contentsTextError(j.dump()), "catalog.lc_collate: required key");
 }
 
 TEST(ManifestContents, LayoutIsReadable) {

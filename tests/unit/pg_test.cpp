@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "pgsluice/error.hpp"
+#include "pgsluice/pg/client_tools.hpp"
 #include "pgsluice/pg/connection.hpp"
 #include "pgsluice/pg/identifier.hpp"
 #include "test_support.hpp"
@@ -238,6 +239,133 @@ TEST(PgDatabaseNamed, UnparsableConninfoMessageIsLibpqs) {
         FAIL() << "no error";
     } catch (const UsageError& e) {
         EXPECT_CONTAINS(std::string(e.what()), "\"nonsense\"");
+    }
+}
+
+// ---- which pg_dump and pg_restore ----
+
+TEST(PgClientTools, ParsesWhatPgDumpVersionPrints) {
+    EXPECT_EQ(parseToolVersion("pg_dump (PostgreSQL) 17.2\n"), 170002);
+    EXPECT_EQ(parseToolVersion("pg_dump (PostgreSQL) 15.4 (Debian 15.4-1.pgdg120+1)\n"), 150004);
+    EXPECT_EQ(parseToolVersion("pg_restore (PostgreSQL) 9.6.24\n"), 90624);
+    EXPECT_EQ(parseToolVersion("pg_dump (PostgreSQL) 18beta1\n"), 180000);
+    EXPECT_EQ(parseToolVersion("16.1"), 160001);
+    EXPECT_EQ(parseToolVersion("cannot execute pg_dump"), 0);
+    EXPECT_EQ(parseToolVersion(""), 0);
+    EXPECT_EQ(majorName(170002), "17");
+    EXPECT_EQ(majorName(90624), "9.6");
+    EXPECT_EQ(majorVersion(150004), 15);
+}
+
+TEST(PgClientTools, TakesTheFirstCandidateAtLeastAsNewAsTheServer) {
+    std::vector<ToolCandidate> candidates = {
+        {"/usr/bin", "PATH", 150004, 150004},
+        {"/usr/lib/postgresql/17/bin", "/usr/lib/postgresql", 170002, 170002},
+        {"/usr/lib/postgresql/16/bin", "/usr/lib/postgresql", 160003, 160003},
+    };
+    ClientTools for15 = chooseClientTools(candidates, 150010, "the source server is 15.10");
+    EXPECT_EQ(for15.pg_dump, "/usr/bin/pg_dump");
+    EXPECT_EQ(for15.pg_restore, "/usr/bin/pg_restore");
+    EXPECT_EQ(for15.origin, "PATH");
+    ClientTools for16 = chooseClientTools(candidates, 160000, "x");
+    EXPECT_EQ(for16.pg_dump, "/usr/lib/postgresql/17/bin/pg_dump");
+    EXPECT_EQ(for16.version, 170002);
+    EXPECT_NE(for16.describe().find("17.2"), std::string::npos) << for16.describe();
+    EXPECT_NE(for16.describe().find("/usr/lib/postgresql/17/bin/pg_dump"), std::string::npos);
+    // A minor release does not matter: pg_dump 17.0 dumps a 17.4 server.
+    EXPECT_EQ(chooseClientTools(candidates, 170004, "x").version, 170002);
+}
+
+TEST(PgClientTools, SkipsADirectoryWhosePgRestoreIsMissingOrOlder) {
+    std::vector<ToolCandidate> candidates = {
+        {"/a", "--pg-bin", 170002, 0},
+        {"/b", "PATH", 170002, 160001},
+        {"/c", "/usr/lib/postgresql", 170000, 170000},
+    };
+    EXPECT_EQ(chooseClientTools(candidates, 170000, "x").pg_dump, "/c/pg_dump");
+}
+
+TEST(PgClientTools, NoneNewEnoughNamesTheVersionAndTheDebianPackage) {
+    std::vector<ToolCandidate> candidates = {
+        {"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql", 150004, 150004},
+        {"/old", "--pg-bin", 90624, 90624},
+    };
+    try {
+        chooseClientTools(candidates, 170002, "the source server is 17.2");
+        FAIL() << "pg_dump 15 chosen for a 17 server";
+    } catch (const UsageError& e) {
+        std::string m = e.what();
+        EXPECT_NE(m.find("pg_dump and pg_restore 17 or newer are needed"), std::string::npos) << m;
+        EXPECT_NE(m.find("the source server is 17.2"), std::string::npos) << m;
+        EXPECT_NE(m.find("postgresql-client-17"), std::string::npos) << m;
+        EXPECT_NE(m.find("pg_dump 15.4"), std::string::npos) << m;
+        EXPECT_NE(m.find("pg_dump 9.6.24"), std::string::npos) << m;
+        EXPECT_NE(m.find("--pg-bin"), std::string::npos) << m;
+    }
+    // 9.6 orders below 10, not above it.
+    EXPECT_THROW(chooseClientTools({{"/old", "--pg-bin", 90624, 90624}}, 120000, "x"), UsageError);
+    EXPECT_THROW(chooseClientTools({}, 120000, "x"), UsageError);
+}
+
+// A directory of fake pg_dump and pg_restore that print `version` for --version.
+void writeFakeTools(const std::filesystem::path& dir, const std::string& version) {
+    std::filesystem::create_directories(dir);
+    for (const char* name : {"pg_dump", "pg_restore"}) {
+        std::filesystem::path path = dir / name;
+        std::ofstream(path) << "#!/bin/sh\necho '" << name << " (PostgreSQL) " << version << "'\n";
+        std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    }
+}
+
+TEST(PgClientTools, ProbesTheVersionOfRealExecutables) {
+    testing::TempDir dir;
+    writeFakeTools(dir.path() / "17", "17.2");
+    writeFakeTools(dir.path() / "old", "9.6.24");
+    ScopedEnv env("PGSLUICE_PG_BIN", std::nullopt);
+    ScopedEnv older("PGSLUICE_PG_BINDIR", std::nullopt);
+
+    std::string seventeen = (dir.path() / "17").string();
+    ClientTools tools = findClientTools(seventeen, 170001, "the source server is 17.1");
+    EXPECT_EQ(tools.pg_dump, seventeen + "/pg_dump");
+    EXPECT_EQ(tools.version, 170002);
+    EXPECT_EQ(tools.origin, "--pg-bin");
+
+    // --pg-bin is the only candidate: an unsuitable one is an error, not a fallback.
+    std::string old = (dir.path() / "old").string();
+    try {
+        findClientTools(old, 150004, "the source server is 15.4");
+        FAIL() << "pg_dump 9.6 accepted";
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("pg_dump 9.6.24"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("postgresql-client-15"), std::string::npos);
+    }
+
+    ScopedEnv from_env("PGSLUICE_PG_BIN", seventeen);
+    std::vector<ToolCandidate> candidates = findToolCandidates("");
+    ASSERT_EQ(candidates.size(), 1u);
+    EXPECT_EQ(candidates[0].origin, "PGSLUICE_PG_BIN");
+    EXPECT_EQ(candidates[0].pg_restore_version, 170002);
+    // --pg-bin wins over the environment.
+    EXPECT_EQ(findToolCandidates(old)[0].pg_dump_version, 90624);
+}
+
+TEST(PgClientTools, PathComesBeforeTheInstalledVersions) {
+    testing::TempDir dir;
+    writeFakeTools(dir.path() / "bin", "18.0");
+    ScopedEnv env("PGSLUICE_PG_BIN", std::nullopt);
+    ScopedEnv older("PGSLUICE_PG_BINDIR", std::nullopt);
+    ScopedEnv path("PATH", (dir.path() / "nothing").string() + ":" + (dir.path() / "bin").string());
+    std::vector<ToolCandidate> candidates = findToolCandidates("");
+    ASSERT_FALSE(candidates.empty());
+    EXPECT_EQ(candidates[0].origin, "PATH");
+    EXPECT_EQ(candidates[0].dir, (dir.path() / "bin").string());
+    EXPECT_EQ(candidates[0].pg_dump_version, 180000);
+    for (size_t i = 1; i < candidates.size(); ++i) {
+        EXPECT_EQ(candidates[i].origin, "/usr/lib/postgresql");
+        if (i > 1) {
+            EXPECT_GE(candidates[i - 1].pg_dump_version, candidates[i].pg_dump_version)
+                << "newest first";
+        }
     }
 }
 

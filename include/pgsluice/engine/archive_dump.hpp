@@ -43,6 +43,7 @@ struct DumpOptions {
     int stall_timeout_seconds = 60;   // --stall-timeout
     ProgressMode progress = ProgressMode::automatic;
     std::string report_file;
+    std::string pg_bin;  // --pg-bin: where pg_dump and pg_restore are
     bool verbose = false;
     bool quiet = false;
 };
@@ -81,6 +82,7 @@ class ArchiveDump {
     Prepared prepared_;
     Plan plan_;
     std::vector<pg::TocEntry> toc_;
+    std::optional<pg::ClientTools> tools_;
     std::optional<archive::ArchiveWriter> writer_;
     archive::Contents contents_;
     std::vector<archive::UnitResult> results_;  // per plan unit (unit id = plan index)

@@ -30,7 +30,8 @@ class ArchiveSource : public LoadSource {
     const pg::Catalog& catalog() override { return contents_.catalog; }
     std::set<uint32_t> tablesWithoutData() override;
     Plan plan(const Prepared& prepared) override;
-    void writeSchema(const std::string& path, const TableSelection& selection) override;
+    void writeSchema(const pg::SchemaTool& tool, const std::string& path,
+                     const TableSelection& selection) override;
     UnitFeed& feed(const Plan& plan, LargeObjectSink& large_objects) override;
     void checkData() override;
     std::vector<archive::SequenceValue> sequenceValues() override;

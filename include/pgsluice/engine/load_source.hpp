@@ -23,6 +23,7 @@
 #include "pgsluice/engine/progress.hpp"
 #include "pgsluice/pg/catalog.hpp"
 #include "pgsluice/pg/snapshot.hpp"
+#include "pgsluice/pg/schema_tool.hpp"
 
 namespace pgsluice::engine {
 
@@ -133,8 +134,9 @@ class LoadSource {
     // The tables in load order and their units, for this selection (and subset).
     virtual Plan plan(const Prepared& prepared) = 0;
     // Writes the pg_dump custom-format archive of pre- and post-data, limited to the selection,
-    // to `path`.
-    virtual void writeSchema(const std::string& path, const TableSelection& selection) = 0;
+    // to `path` (with `tool`'s pg_dump when it has to be dumped).
+    virtual void writeSchema(const pg::SchemaTool& tool, const std::string& path,
+                             const TableSelection& selection) = 0;
     // Where the units' rows come from; large objects met on the way go to `large_objects`.
     virtual UnitFeed& feed(const Plan& plan, LargeObjectSink& large_objects) = 0;
     // After the data phase: throws FormatError when the rows read differ from what the source

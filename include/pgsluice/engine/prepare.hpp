@@ -3,6 +3,8 @@
 // The selection and the rules of a run, checked against one catalogue: what copy, dump,
 // restore, verify and plan all start from before they touch anything.
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -14,6 +16,7 @@
 #include "pgsluice/engine/table_selection.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
+#include "pgsluice/pg/client_tools.hpp"
 #include "pgsluice/sanitize/rules.hpp"
 #include "pgsluice/sanitize/salt.hpp"
 #include "pgsluice/sanitize/validate.hpp"
@@ -71,5 +74,14 @@ Prepared prepareRun(const pg::Catalog& catalog, const filter::SelectionOptions& 
 // Throws UsageError naming each constraint when the selection leaves foreign keys dangling and
 // they were not dropped.
 void requireNoDangling(const Prepared& prepared);
+
+// The pg_dump and pg_restore for data from a server of `server_version` (--pg-bin `pg_bin`,
+// PGSLUICE_PG_BIN, PATH, /usr/lib/postgresql), said with -v; UsageError when none fits.
+// `what_needs` says why that version ("the source server is 17.2").
+pg::ClientTools clientToolsFor(const std::string& pg_bin, int server_version,
+                               const std::string& what_needs, Progress& progress);
+
+// Adds "pg_dump" and "pg_restore" ({"path", "version"}) to a --report JSON.
+void reportClientTools(nlohmann::ordered_json& report, const pg::ClientTools& tools);
 
 }  // namespace pgsluice::engine

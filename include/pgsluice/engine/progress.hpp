@@ -104,6 +104,8 @@ class Progress {
     long long nowNs() const;
     void loop();
     void printLive(bool indexing);
+    // Erases the live display (mutex_ held), so that a line can be printed in its place.
+    void eraseLiveLocked();
     void emitJson(const nlohmann::json& event) const;
     std::FILE* out_ = stdout;  // JSON events and the summary
     std::string verb_ = "copied";
@@ -128,7 +130,7 @@ class Progress {
     std::chrono::steady_clock::time_point phase_start_;
     std::condition_variable wake_;
     bool stopping_ = false;
-    bool live_line_shown_ = false;
+    int live_lines_ = 0;  // lines of the live display on the terminal now
     std::thread thread_;
 };
 

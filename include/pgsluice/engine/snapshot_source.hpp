@@ -48,7 +48,8 @@ class SnapshotSource : public LoadSource {
     // With a subset, computes it first (in the snapshot) and cuts the subsetted tables' units
     // to their kept rows.
     Plan plan(const Prepared& prepared) override;
-    void writeSchema(const std::string& path, const TableSelection& selection) override;
+    void writeSchema(const pg::SchemaTool& tool, const std::string& path,
+                     const TableSelection& selection) override;
     UnitFeed& feed(const Plan& plan, LargeObjectSink& large_objects) override;
     std::vector<archive::SequenceValue> sequenceValues() override;
     void readLargeObjects(LargeObjectSink& out) override;

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "pgsluice/pg/catalog.hpp"
 #include "pgsluice/pg/connection.hpp"
 
 namespace pgsluice::engine {
@@ -23,9 +24,10 @@ class Swap {
     // The maintenance connection (for guards and questions).
     pg::Connection& server() { return server_; }
 
-    // Creates the new database with the live one's owner, encoding, locale and settings
-    // (dropping a leftover new database of an earlier failed run, with a warning returned).
-    std::string create();
+    // Creates the new database with the live one's owner, encoding, locale and settings, or
+    // with `source_locale` when there is no live one yet (dropping a leftover new database of
+    // an earlier failed run, with a warning returned).
+    std::string create(const pg::DatabaseLocale& source_locale);
     // Renames the live database away and the new one into its name in one transaction,
     // ending other sessions first when `terminate`, else waiting up to `wait_seconds` for them
     // to leave. Drops the old database unless `keep_old`. Returns the seconds the live name

@@ -39,11 +39,13 @@ struct LoadOptions {
     int jobs = 2;
     int index_jobs = 2;
     bool clean = false;
+    bool create = false;  // create the target database when it does not exist
     bool no_owner = false;
     bool no_privileges = false;
     bool skip_analyze = false;
     ProgressMode progress = ProgressMode::automatic;
     std::string report_file;
+    std::string pg_bin;  // --pg-bin: where pg_dump and pg_restore are
     filter::SelectionOptions selection;
     bool drop_dangling_foreign_keys = false;
     std::vector<std::string> protect;    // --protect patterns (empty: PGSLUICE_PROTECT or *prod*)
@@ -86,6 +88,13 @@ class TargetLoad {
 
   private:
     void loadAll(LoadSource& source, const ServerIdentity& source_id, Swap* swap);
+    // Opens the main target session and checks the guards on it; for a database that does not
+    // exist, refuses without --create, else keeps the maintenance session to create it with.
+    void openMainTarget(const ServerIdentity& source_id);
+    // --create: creates the missing target database with the source's locale, then opens it.
+    void createTarget();
+    // Warns when the target server is an older major version than the source.
+    void warnOlderTarget(pg::Connection& target_server);
     // Runs body(session, attempt) on the main target session, again on a new session after a
     // transient failure.
     void step(const std::string& what,
@@ -116,6 +125,9 @@ class TargetLoad {
     std::string work_dir_;         // where it and the restore lists are
     std::string target_database_;  // --swap: the new database loaded instead of the target's
     TargetState state_ = TargetState::untouched;
+    std::optional<pg::ClientTools> tools_;
+    std::optional<pg::Connection> create_server_;  // --create: the target database is missing
+    std::string create_name_;
     UnitTally tally_;
 };
 

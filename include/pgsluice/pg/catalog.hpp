@@ -94,6 +94,14 @@ struct ForeignKey {
 };
 
 // What the planner knows of the source database, read inside the exported snapshot.
+// A database's encoding and locale, as CREATE DATABASE takes them; empty when not known (an
+// archive written before they were recorded).
+struct DatabaseLocale {
+    std::string encoding;  // "UTF8"
+    std::string collate;   // LC_COLLATE
+    std::string ctype;     // LC_CTYPE
+};
+
 struct Catalog {
     std::vector<Table> tables;
     std::vector<Sequence> sequences;
@@ -104,6 +112,7 @@ struct Catalog {
     int server_version = 0;
     std::string database;
     long long block_size = 8192;
+    DatabaseLocale locale;  // of the source database
 
     // The table with this oid, or nullptr.
     const Table* find(uint32_t oid) const;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "pgsluice/pg/client_tools.hpp"
 #include "pgsluice/pg/connection.hpp"
 #include "pgsluice/pg/toc.hpp"
 
@@ -37,9 +38,8 @@ struct RestoreFlags {
 // pg_dump and pg_restore, the real dependency for schema DDL.
 class SchemaTool {
   public:
-    // Finds pg_dump and pg_restore at least as new as the source server (PGSLUICE_PG_BINDIR,
-    // /usr/lib/postgresql/N/bin, then PATH).
-    explicit SchemaTool(int source_server_version);
+    // Runs the pg_dump and pg_restore `tools` name (see findClientTools).
+    explicit SchemaTool(const ClientTools& tools);
 
     // Children are stopped as soon as `stop` says true (the run is being stopped).
     void stopWhen(std::function<bool()> stop) { stop_ = std::move(stop); }
