@@ -7,7 +7,8 @@ _pgsluice_selection="--table -t --table-and-children --exclude-table -T
   --exclude-table-data-and-children --filter --strict-names --drop-dangling-foreign-keys"
 _pgsluice_load="--target --jobs -j --index-jobs --clean --no-owner --no-privileges
   --skip-analyze --progress --report --protect --yes --swap --keep-old --terminate-connections
-  --swap-wait --rules --verbose -v --quiet -q --retries --stall-timeout"
+  --swap-wait --rules --verbose -v --quiet -q --retries --stall-timeout --strict --create
+  --pg-bin"
 
 # The options of command $1, on stdout.
 _pgsluice_options() {
@@ -17,13 +18,16 @@ _pgsluice_options() {
                 "--verify $_pgsluice_selection" ;;
         plan)
             echo "--help -h --source --jobs -j --split-tables-larger-than --format --subset" \
-                "--rules $_pgsluice_selection" ;;
+                "--rules --strict $_pgsluice_selection" ;;
+        scan)
+            echo "--help -h --source --rules --sample-rows --format --verbose -v" \
+                "$_pgsluice_selection" ;;
         verify)
             echo "--help -h --source --target --jobs -j --format --subset --rules" \
                 "$_pgsluice_selection" ;;
         dump)
             echo "--help -h --source --file -f --jobs -j --compress --io" \
-                "--split-tables-larger-than --subset --retries --stall-timeout --rules" \
+                "--split-tables-larger-than --subset --retries --stall-timeout --rules --strict --pg-bin" \
                 "--progress --report --verbose -v --quiet -q $_pgsluice_selection" ;;
         restore)
             echo "--help -h --file -f $_pgsluice_load --io --verify $_pgsluice_selection" ;;
@@ -43,14 +47,14 @@ _pgsluice() {
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            copy | plan | verify | dump | restore | inspect)
+            copy | plan | scan | verify | dump | restore | inspect)
                 command=${COMP_WORDS[i]}
                 break ;;
         esac
     done
     COMPREPLY=()
     if [[ -z $command ]]; then
-        COMPREPLY=($(compgen -W "copy plan verify dump restore inspect --help -h --version" \
+        COMPREPLY=($(compgen -W "copy plan scan verify dump restore inspect --help -h --version" \
             -- "$cur"))
         return 0
     fi
@@ -65,14 +69,22 @@ _pgsluice() {
             COMPREPLY=($(compgen -W "zstd $(printf 'zstd:%d ' {1..19})" -- "$cur"))
             return 0 ;;
         --format)
-            COMPREPLY=($(compgen -W "text json" -- "$cur"))
+            if [[ $command == scan ]]; then
+                COMPREPLY=($(compgen -W "text json yaml" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "text json" -- "$cur"))
+            fi
+            return 0 ;;
+        --pg-bin)
+            compopt -o dirnames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"))
             return 0 ;;
         -f | --file | --report | --rules | --filter)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return 0 ;;
         --source | --target | --jobs | -j | --index-jobs | --protect | --swap-wait | \
-            --split-tables-larger-than | --subset | --retries | --stall-timeout | \
+            --split-tables-larger-than | --subset | --retries | --stall-timeout | --sample-rows | \
             --table | -t | --table-and-children | --exclude-table | -T | \
             --exclude-table-and-children | --schema | -n | --exclude-schema | -N | \
             --exclude-table-data | --exclude-table-data-and-children)
