@@ -23,7 +23,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/completions/_pgsluice
         DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/docs/rules.md ${CMAKE_SOURCE_DIR}/docs/archive-format.md
-              ${CMAKE_SOURCE_DIR}/docs/scheduling.md
+              ${CMAKE_SOURCE_DIR}/docs/scheduling.md ${CMAKE_SOURCE_DIR}/docs/scan.md
+              ${CMAKE_SOURCE_DIR}/docs/output-formats.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 

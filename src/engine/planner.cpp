@@ -56,7 +56,8 @@ std::string copyOutSql(const pg::Table& table, const WorkUnit& unit) {
         return fmt::format(
             "COPY (SELECT {} FROM ONLY {} WHERE ctid = ANY('{}'::pg_catalog.tid[])) TO STDOUT "
             "(FORMAT {})",
-            table.selectList(), table.qualified, ctidArray(*unit.kept, unit.kept_begin, unit.kept_end),
+            table.selectList(), table.qualified,
+            ctidArray(*unit.kept, unit.kept_begin, unit.kept_end),
             table.binary_safe ? "binary" : "text");
     }
     if (unit.parts == 1) {

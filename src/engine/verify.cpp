@@ -103,7 +103,8 @@ void compare(Pair& p, pg::Connection& src, pg::Connection& dst, const AbortSigna
     // A ruled table always moves as COPY BINARY, and its hash must be of that form.
     bool binary = rules || (p.source->binary_safe && p.target->binary_safe);
     if (p.data && subset && subset->restricts(p.source->oid)) {
-        p.source_digest = digestKept(src, *p.source, subset->table(p.source->oid).kept, abort, rules);
+        p.source_digest =
+            digestKept(src, *p.source, subset->table(p.source->oid).kept, abort, rules);
     } else if (p.data) {
         p.source_digest = digestTable(src, *p.source, *p.source, binary, abort, rules);
     }

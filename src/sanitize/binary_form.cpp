@@ -267,13 +267,12 @@ std::string encodeNumericConstant(const ColumnType& type, std::string_view text)
         }
         if (type.scale < 0) {
             // numeric(p,-s) stores multiples of 10^s: the last s digits must be zeros.
-            const std::size_t zeros = static_cast<std::size_t>(-type.scale) +
-                                      static_cast<std::size_t>(value.scale);
-            const bool multiple =
-                value.digits.size() <= zeros
-                    ? value.digits.empty()
-                    : value.digits.find_first_not_of('0', value.digits.size() - zeros) ==
-                          std::string::npos;
+            const std::size_t zeros =
+                static_cast<std::size_t>(-type.scale) + static_cast<std::size_t>(value.scale);
+            const bool multiple = value.digits.size() <= zeros
+                                      ? value.digits.empty()
+                                      : value.digits.find_first_not_of(
+                                            '0', value.digits.size() - zeros) == std::string::npos;
             if (!multiple) {
                 refuse(quoted(text) + " is not a multiple of 1" +
                        std::string(static_cast<std::size_t>(-type.scale), '0') +
@@ -284,8 +283,9 @@ std::string encodeNumericConstant(const ColumnType& type, std::string_view text)
             static_cast<long>(value.digits.size()) - static_cast<long>(value.scale);
         const long allowed = static_cast<long>(type.precision) - type.scale;
         if (integer_digits > allowed) {
-            refuse(quoted(text) + " is too large for the column " + declared + ": it holds at most " +
-                   std::to_string(std::max(allowed, 0L)) + " digits before the point");
+            refuse(quoted(text) + " is too large for the column " + declared +
+                   ": it holds at most " + std::to_string(std::max(allowed, 0L)) +
+                   " digits before the point");
         }
         if (type.scale > value.scale) {
             value.digits.append(static_cast<std::size_t>(type.scale - value.scale), '0');
@@ -295,9 +295,10 @@ std::string encodeNumericConstant(const ColumnType& type, std::string_view text)
             }
         }
     }
-    if (type.precision >= 0 && (value.sign == numeric_plus_infinity ||
-                                value.sign == numeric_minus_infinity)) {
-        refuse(quoted(text) + " is infinite, which a numeric column with a precision cannot hold; "
+    if (type.precision >= 0 &&
+        (value.sign == numeric_plus_infinity || value.sign == numeric_minus_infinity)) {
+        refuse(quoted(text) +
+               " is infinite, which a numeric column with a precision cannot hold; "
                "write a finite number");
     }
     std::string out;

@@ -143,8 +143,7 @@ bool parseIpAddress(std::string_view text, IpAddress& out) {
         int bits = -1;
         const auto [end, error] = std::from_chars(mask.data(), mask.data() + mask.size(), bits);
         if (mask.empty() || mask.size() > 3 || error != std::errc{} ||
-            end != mask.data() + mask.size() || bits < 0 || bits > out.width() ||
-            mask[0] == '+') {
+            end != mask.data() + mask.size() || bits < 0 || bits > out.width() || mask[0] == '+') {
             return false;
         }
         out.bits = bits;
@@ -161,8 +160,8 @@ void appendIpAddress(const IpAddress& address, std::string& out) {
         for (int i = 0; i < 8; ++i) {
             groups[i] = static_cast<unsigned>(address.bytes[2 * i] << 8 | address.bytes[2 * i + 1]);
         }
-        const bool mapped = groups[0] == 0 && groups[1] == 0 && groups[2] == 0 &&
-                            groups[3] == 0 && groups[4] == 0 && groups[5] == 0xFFFF;
+        const bool mapped = groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 &&
+                            groups[4] == 0 && groups[5] == 0xFFFF;
         const int shown = mapped ? 6 : 8;
         // The longest run of at least two zero groups (the first of equal runs) becomes "::".
         int best_start = -1;

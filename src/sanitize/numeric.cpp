@@ -20,10 +20,9 @@ void append16(std::string& out, std::uint16_t value) {
 
 // Appends the four decimal digits of GROUP (0 to 9999).
 void appendGroup(std::string& out, unsigned group) {
-    const char digits[4] = {static_cast<char>('0' + group / 1000),
-                            static_cast<char>('0' + group / 100 % 10),
-                            static_cast<char>('0' + group / 10 % 10),
-                            static_cast<char>('0' + group % 10)};
+    const char digits[4] = {
+        static_cast<char>('0' + group / 1000), static_cast<char>('0' + group / 100 % 10),
+        static_cast<char>('0' + group / 10 % 10), static_cast<char>('0' + group % 10)};
     out.append(digits, 4);
 }
 
@@ -313,7 +312,8 @@ void scaleMagnitude(std::string& digits, std::uint64_t factor, bool increase, st
         unsigned carry_digit = 0;
         for (std::size_t i = 0; i < digits.size(); ++i) {
             const std::size_t d = digits.size() - 1 - i;
-            const unsigned add = i < delta_size ? static_cast<unsigned>(work[delta_size - 1 - i] - '0') : 0;
+            const unsigned add =
+                i < delta_size ? static_cast<unsigned>(work[delta_size - 1 - i] - '0') : 0;
             const unsigned sum = static_cast<unsigned>(digits[d] - '0') + add + carry_digit;
             digits[d] = static_cast<char>('0' + sum % 10);
             carry_digit = sum / 10;

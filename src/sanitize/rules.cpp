@@ -1,8 +1,8 @@
 #include "pgsluice/sanitize/rules.hpp"
 
 #define XXH_INLINE_ALL  // see salt.cpp
-#include <xxhash.h>
 #include <re2/re2.h>
+#include <xxhash.h>
 #include <yaml-cpp/yaml.h>
 
 #include <nlohmann/json.hpp>
@@ -28,8 +28,8 @@ namespace pgsluice::sanitize {
 namespace {
 
 constexpr std::array<std::string_view, 9> top_level_keys{
-    "version", "salt_env", "exclude_table_data", "tables", "after",
-    "keep",    "strict",   "subset",             "virtual_foreign_keys"};
+    "version", "salt_env", "exclude_table_data",  "tables", "after", "keep",
+    "strict",  "subset",   "virtual_foreign_keys"};
 
 constexpr std::string_view top_level_list =
     "version, salt_env, exclude_table_data, tables, after, keep, strict, subset and "
@@ -77,8 +77,8 @@ std::vector<PathSegment> splitPath(std::string_view path, bool wildcards) {
     std::size_t start = 0;
     while (true) {
         const std::size_t dot = path.find('.', start);
-        const std::string_view segment =
-            path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        const std::string_view segment = path.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
         segments.push_back({segment, wildcards && segment == "*"});
         if (dot == std::string_view::npos) {
             return segments;
@@ -505,8 +505,9 @@ class Parser {
             return;
         }
         if (!node.IsSequence()) {
-            problem(lineOf(node, line),
-                    "keep must be a list of columns, one per line as `- public.auth_user.username`");
+            problem(
+                lineOf(node, line),
+                "keep must be a list of columns, one per line as `- public.auth_user.username`");
             return;
         }
         for (const YAML::Node& item : node) {
@@ -538,8 +539,8 @@ class Parser {
             const std::string_view column_text = std::string_view(text).substr(dot + 1);
             std::size_t pos = 0;
             std::string column;
-            const bool column_ok = readIdentifier(column_text, pos, column) &&
-                                   pos == column_text.size();
+            const bool column_ok =
+                readIdentifier(column_text, pos, column) && pos == column_text.size();
             if (!column_ok) {
                 problem(item_line, "keep entry \"" + text + "\": \"" + std::string(column_text) +
                                        "\" is not a column name (a name, not a pattern: quote it "
@@ -612,16 +613,18 @@ class Parser {
         const std::string shape =
             "as `- {from: \"public.orders(customer_id)\", to: \"public.customers(id)\"}`";
         if (!node.IsSequence()) {
-            problem(lineOf(node, line),
-                    "virtual_foreign_keys must be a list of {from, to} pairs, one per line " +
-                        shape);
+            problem(
+                lineOf(node, line),
+                "virtual_foreign_keys must be a list of {from, to} pairs, one per line " + shape);
             return;
         }
         for (const YAML::Node& item : node) {
             const int item_line = lineOf(item, line);
             if (!item.IsMap()) {
-                problem(item_line, "each virtual_foreign_keys entry must be a mapping with from "
-                                   "and to, " + shape);
+                problem(item_line,
+                        "each virtual_foreign_keys entry must be a mapping with from "
+                        "and to, " +
+                            shape);
                 continue;
             }
             VirtualForeignKey key;
@@ -826,6 +829,58 @@ class Parser {
         return "{json_set: {\"card.number\": \"XXXX\"}}";
     }
 
+    // `{set: CONSTANT}`.
+    bool parseSet(const YAML::Node& value, int line, const std::string& context,
+                  TransformSpec& spec) {
+        if (value.IsNull()) {
+            problem(line, context +
+                              "{set: null} is written `null`; it sets the column to "
+                              "NULL (quote it, {set: \"null\"}, for the text null)");
+            return false;
+        }
+        if (!value.IsScalar()) {
+            problem(line, context + "set takes one constant, such as {set: \"!\"}");
+            return false;
+        }
+        spec.constant = value.Scalar();
+        return true;
+    }
+
+    // `{hash: {length: N}}` or `{hash: null}`.
+    bool parseHash(const YAML::Node& value, int line, const std::string& context,
+                   TransformSpec& spec) {
+        if (value.IsNull()) {
+            return true;
+        }
+        if (!value.IsMap()) {
+            problem(line, context +
+                              "hash options are a mapping: write {hash: {length: 16}}, "
+                              "or just hash for all 32 hex digits");
+            return false;
+        }
+        bool ok = true;
+        for (const auto& option : value) {
+            const int option_line = lineOf(option.first, line);
+            const std::string name = option.first.IsScalar() ? option.first.Scalar() : "";
+            if (name != "length") {
+                problem(option_line,
+                        context + "unknown hash option \"" + name + "\"; hash takes only length");
+                ok = false;
+                continue;
+            }
+            const std::optional<int> length =
+                readInteger(option.second, option_line, 1, hash_full_length,
+                            context + "hash length (hex digits of the 128-bit hash)");
+            if (!length) {
+                ok = false;
+                continue;
+            }
+            spec.length = *length;
+            spec.length_given = true;
+        }
+        return ok;
+    }
+
     // Parses one `key: option` of a transform mapping into SPEC; false with a problem if wrong.
     bool parseOption(const std::string& key, const YAML::Node& value, int line,
                      const std::string& context, bool json, TransformSpec& spec) {
@@ -837,51 +892,11 @@ class Parser {
         }
         if (key == "set") {
             spec.kind = TransformKind::set;
-            if (value.IsNull()) {
-                problem(line, context +
-                                  "{set: null} is written `null`; it sets the column to "
-                                  "NULL (quote it, {set: \"null\"}, for the text null)");
-                return false;
-            }
-            if (!value.IsScalar()) {
-                problem(line, context + "set takes one constant, such as {set: \"!\"}");
-                return false;
-            }
-            spec.constant = value.Scalar();
-            return true;
+            return parseSet(value, line, context, spec);
         }
         if (key == "hash") {
             spec.kind = TransformKind::hash;
-            if (value.IsNull()) {
-                return true;
-            }
-            if (!value.IsMap()) {
-                problem(line, context +
-                                  "hash options are a mapping: write {hash: {length: 16}}, "
-                                  "or just hash for all 32 hex digits");
-                return false;
-            }
-            bool ok = true;
-            for (const auto& option : value) {
-                const int option_line = lineOf(option.first, line);
-                const std::string name = option.first.IsScalar() ? option.first.Scalar() : "";
-                if (name != "length") {
-                    problem(option_line, context + "unknown hash option \"" + name +
-                                             "\"; hash takes only length");
-                    ok = false;
-                    continue;
-                }
-                const std::optional<int> length =
-                    readInteger(option.second, option_line, 1, hash_full_length,
-                                context + "hash length (hex digits of the 128-bit hash)");
-                if (!length) {
-                    ok = false;
-                    continue;
-                }
-                spec.length = *length;
-                spec.length_given = true;
-            }
-            return ok;
+            return parseHash(value, line, context, spec);
         }
         if (key == "keep_first") {
             spec.kind = TransformKind::keep_first;
@@ -944,8 +959,8 @@ class Parser {
         const YAML::Node& value, int line, const std::string& context, std::string_view transform,
         std::initializer_list<std::string_view> known, const std::string& shape) {
         if (!value.IsMap() || value.size() == 0) {
-            problem(line, context + std::string(transform) + " options are a mapping: write " +
-                              shape);
+            problem(line,
+                    context + std::string(transform) + " options are a mapping: write " + shape);
             return std::nullopt;
         }
         std::vector<std::pair<std::string, YAML::Node>> options;
@@ -983,8 +998,9 @@ class Parser {
         if (value.IsNull()) {
             return true;
         }
-        const auto options = readOptions(value, line, context, "ip", {"keep_prefix", "keep_prefix_v6"},
-                                         "{ip: {keep_prefix: 16}}, or just ip");
+        const auto options =
+            readOptions(value, line, context, "ip", {"keep_prefix", "keep_prefix_v6"},
+                        "{ip: {keep_prefix: 16}}, or just ip");
         if (!options) {
             return false;
         }
@@ -1020,8 +1036,7 @@ class Parser {
 
     bool parseRegexReplace(const YAML::Node& value, int line, const std::string& context,
                            TransformSpec& spec) {
-        const std::string shape =
-            "{regex_replace: {pattern: \"[0-9]{4}\", replacement: \"XXXX\"}}";
+        const std::string shape = "{regex_replace: {pattern: \"[0-9]{4}\", replacement: \"XXXX\"}}";
         const auto options =
             readOptions(value, line, context, "regex_replace", {"pattern", "replacement"}, shape);
         if (!options) {
@@ -1044,8 +1059,10 @@ class Parser {
             return false;
         }
         if (!saw_pattern || !saw_replacement || spec.pattern.empty()) {
-            problem(line, context + "regex_replace needs a non-empty pattern and a replacement "
-                                    "(\"\" to delete the matches); write " + shape);
+            problem(line, context +
+                              "regex_replace needs a non-empty pattern and a replacement "
+                              "(\"\" to delete the matches); write " +
+                              shape);
             return false;
         }
         if (!isValidUtf8(spec.pattern) || !isValidUtf8(spec.replacement)) {
@@ -1067,7 +1084,8 @@ class Parser {
                 error.pop_back();  // RE2 ends its sentence; ours goes on
             }
             problem(line, context + "regex_replace replacement \"" + spec.replacement +
-                              "\": " + error + "; groups are written \\1 to \\9 (\\0 is the "
+                              "\": " + error +
+                              "; groups are written \\1 to \\9 (\\0 is the "
                               "whole match, \\\\ a backslash)");
             return false;
         }
@@ -1079,7 +1097,8 @@ class Parser {
         const YAML::Node* file = &value;
         std::optional<std::vector<std::pair<std::string, YAML::Node>>> options;
         if (value.IsMap()) {
-            options = readOptions(value, line, context, "lookup", {"file"}, "{lookup: {file: cities.txt}}");
+            options = readOptions(value, line, context, "lookup", {"file"},
+                                  "{lookup: {file: cities.txt}}");
             if (!options) {
                 return false;
             }
@@ -1141,10 +1160,11 @@ class Parser {
                 continue;
             }
             if (!isValidUtf8(item) || item.find('\0') != std::string_view::npos) {
-                problem(line, context + "line " + std::to_string(number) + " of the lookup list " +
-                                  shown + " is not " +
-                                  (isValidUtf8(item) ? "text (it holds a NUL byte)" : "valid UTF-8") +
-                                  "; save the list as UTF-8 text");
+                problem(line,
+                        context + "line " + std::to_string(number) + " of the lookup list " +
+                            shown + " is not " +
+                            (isValidUtf8(item) ? "text (it holds a NUL byte)" : "valid UTF-8") +
+                            "; save the list as UTF-8 text");
                 ok = false;
                 continue;
             }
@@ -1190,8 +1210,9 @@ class Parser {
             // JSONPath's "$." (the document root) may start a path: "$.user.email".
             std::string path = entry.first.Scalar();
             if (path == "$") {
-                problem(item_line, context + "JSON path \"$\" is not a dotted list of keys such "
-                                             "as $.card.number or card.number");
+                problem(item_line, context +
+                                       "JSON path \"$\" is not a dotted list of keys such "
+                                       "as $.card.number or card.number");
                 ok = false;
                 continue;
             }
@@ -1204,8 +1225,7 @@ class Parser {
             }
             bool segments_ok = true;
             for (const PathSegment& segment : splitPath(path, true)) {
-                if (!segment.wildcard &&
-                    segment.text.find('*') != std::string_view::npos) {
+                if (!segment.wildcard && segment.text.find('*') != std::string_view::npos) {
                     problem(item_line, context + "JSON path \"" + path +
                                            "\": * stands alone for every element or key of a "
                                            "level (events.*.email); it cannot be part of a key");
@@ -1425,7 +1445,8 @@ std::string TransformSpec::name() const {
             const bool sets = std::any_of(json_edits.begin(), json_edits.end(),
                                           [](const JsonEdit& edit) { return !edit.remove; });
             std::string out = json_paths.empty() ? "" : "json";
-            for (const auto& [given, word] : {std::pair{removes, "json_remove"}, {sets, "json_set"}}) {
+            for (const auto& [given, word] :
+                 {std::pair{removes, "json_remove"}, {sets, "json_set"}}) {
                 if (given) {
                     out += out.empty() ? "" : "/";
                     out += word;
@@ -1543,10 +1564,9 @@ bool TransformSpec::needsSalt() const {
         case TransformKind::noise:
             return true;
         case TransformKind::json:
-            return std::any_of(json_paths.begin(), json_paths.end(),
-                               [](const JsonPathTransform& path) {
-                                   return path.transform->needsSalt();
-                               });
+            return std::any_of(
+                json_paths.begin(), json_paths.end(),
+                [](const JsonPathTransform& path) { return path.transform->needsSalt(); });
         default:
             return false;
     }

@@ -142,8 +142,8 @@ class UuidTextTransform final : public TextTransform {
             }
             after_hyphen = false;
             positions[count] = i;
-            bytes[count / 2] = static_cast<unsigned char>(
-                count % 2 == 0 ? value << 4 : bytes[count / 2] | value);
+            bytes[count / 2] =
+                static_cast<unsigned char>(count % 2 == 0 ? value << 4 : bytes[count / 2] | value);
             ++count;
         }
         return count == 32 && !after_hyphen;
@@ -252,15 +252,15 @@ class IpBinaryTransform final : public Transform {
     void apply(copy::ByteSpan in, std::string& out, Scratch&) const override {
         const std::string_view kind = typeKindName(columnType().kind);
         if (in.size() < 4) {
-            throw FormatError("a " + std::string(kind) + " field has " +
-                              std::to_string(in.size()) + " bytes; its binary form has 8 or 20");
+            throw FormatError("a " + std::string(kind) + " field has " + std::to_string(in.size()) +
+                              " bytes; its binary form has 8 or 20");
         }
         const auto family = std::to_integer<unsigned>(in[0]);
         const auto bits = std::to_integer<int>(in[1]);
         const auto size = std::to_integer<std::size_t>(in[3]);
         const bool v6 = family == pg_af_inet6;
-        if ((family != pg_af_inet && !v6) || size != (v6 ? 16u : 4u) ||
-            in.size() != 4 + size || bits > (v6 ? 128 : 32)) {
+        if ((family != pg_af_inet && !v6) || size != (v6 ? 16u : 4u) || in.size() != 4 + size ||
+            bits > (v6 ? 128 : 32)) {
             throw FormatError("a " + std::string(kind) + " field of " + std::to_string(in.size()) +
                               " bytes has family " + std::to_string(family) + ", " +
                               std::to_string(bits) + " mask bits and an address of " +

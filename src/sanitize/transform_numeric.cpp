@@ -34,20 +34,21 @@ class NoiseTransform final : public Transform {
                 if (in.size() != 2) {
                     badFieldLength(TypeKind::int2, in.size(), 2);
                 }
-                appendInt16(out, static_cast<std::int16_t>(core_.noiseInteger(
-                                     static_cast<std::int16_t>(std::to_integer<unsigned>(in[0]) << 8 |
-                                                               std::to_integer<unsigned>(in[1])),
-                                     std::numeric_limits<std::int16_t>::min(),
-                                     std::numeric_limits<std::int16_t>::max())));
+                appendInt16(out,
+                            static_cast<std::int16_t>(core_.noiseInteger(
+                                static_cast<std::int16_t>(std::to_integer<unsigned>(in[0]) << 8 |
+                                                          std::to_integer<unsigned>(in[1])),
+                                std::numeric_limits<std::int16_t>::min(),
+                                std::numeric_limits<std::int16_t>::max())));
                 return;
             case TypeKind::int4:
                 if (in.size() != 4) {
                     badFieldLength(TypeKind::int4, in.size(), 4);
                 }
-                appendInt32(out, static_cast<std::int32_t>(core_.noiseInteger(
-                                     loadBigEndian32(in.data()),
-                                     std::numeric_limits<std::int32_t>::min(),
-                                     std::numeric_limits<std::int32_t>::max())));
+                appendInt32(
+                    out, static_cast<std::int32_t>(core_.noiseInteger(
+                             loadBigEndian32(in.data()), std::numeric_limits<std::int32_t>::min(),
+                             std::numeric_limits<std::int32_t>::max())));
                 return;
             case TypeKind::int8:
                 if (in.size() != 8) {
@@ -62,8 +63,8 @@ class NoiseTransform final : public Transform {
                     badFieldLength(TypeKind::float4, in.size(), 4);
                 }
                 const auto value = static_cast<double>(std::bit_cast<float>(load32u(in.data())));
-                const auto noisy = static_cast<float>(
-                    core_.noiseDouble(value, std::numeric_limits<float>::max()));
+                const auto noisy =
+                    static_cast<float>(core_.noiseDouble(value, std::numeric_limits<float>::max()));
                 appendInt32(out, static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(noisy)));
                 return;
             }
@@ -129,16 +130,15 @@ void NoiseCore::noiseDecimal(Decimal& value, Scratch& scratch) const {
     scratch.text.clear();
     appendDecimalText(value, scratch.text);
     const std::int64_t k = pick(scratch.text.data(), scratch.text.size());
-    const auto factor = static_cast<std::uint64_t>(percent_) *
-                        static_cast<std::uint64_t>(k < 0 ? -k : k);
+    const auto factor =
+        static_cast<std::uint64_t>(percent_) * static_cast<std::uint64_t>(k < 0 ? -k : k);
     scaleMagnitude(value.digits, factor, k >= 0, scratch.work);
     if (value.digits.empty()) {
         value.sign = numeric_positive;
     }
 }
 
-std::int64_t NoiseCore::noiseInteger(std::int64_t value, std::int64_t min,
-                                     std::int64_t max) const {
+std::int64_t NoiseCore::noiseInteger(std::int64_t value, std::int64_t min, std::int64_t max) const {
     if (value == 0) {
         return 0;
     }

@@ -1724,8 +1724,9 @@ TEST(InspectAttempts, ARetriedUnitIsCountedFromItsLastAttempt) {
     EXPECT_EQ(std::prev(tables[0].end()).key(), "attempts");
     EXPECT_EQ(report["problems"].size(), 1u);  // unit 4 only: the rows match the last attempts
     const std::string text = engine::formatInspectText(report);
-    EXPECT_CONTAINS(text, "retried       table table with oid 100: 2 attempts for 1 unit (1 "
-                          "abandoned, their frames void)");
+    EXPECT_CONTAINS(text,
+                    "retried       table table with oid 100: 2 attempts for 1 unit (1 "
+                    "abandoned, their frames void)");
     EXPECT_CONTAINS(text, "table with oid 102: 4 attempts for 2 units (2 abandoned");
     EXPECT_EQ(text.find("table with oid 101: "), std::string::npos);
 }

@@ -14,7 +14,7 @@ struct PlanRequest {
     long long split_bytes = 1LL << 30;
     int jobs = 2;
     bool json = false;
-    std::string rules_file;  // --rules: check the rules and show the rewritten columns
+    std::string rules_file;           // --rules: check the rules and show the rewritten columns
     std::vector<std::string> subset;  // --subset TABLE:CONDITION
     bool strict = false;              // --strict: refuse personal data no rule covers
 };

@@ -13,7 +13,7 @@ struct VerifyOptions {
     int jobs = 2;
     filter::SelectionOptions selection;
     bool json = false;
-    std::string rules_file;  // --rules: compare with what a sanitised copy holds
+    std::string rules_file;           // --rules: compare with what a sanitised copy holds
     std::vector<std::string> subset;  // --subset: compare with what a subsetted copy holds
 };
 

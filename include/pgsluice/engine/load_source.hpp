@@ -22,8 +22,8 @@
 #include "pgsluice/engine/prepare.hpp"
 #include "pgsluice/engine/progress.hpp"
 #include "pgsluice/pg/catalog.hpp"
-#include "pgsluice/pg/snapshot.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
+#include "pgsluice/pg/snapshot.hpp"
 
 namespace pgsluice::engine {
 

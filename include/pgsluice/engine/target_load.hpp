@@ -57,9 +57,9 @@ struct LoadOptions {
     bool verify = false;                 // prove the result before finishing
     std::string rules_file;              // --rules: sanitisation rules (YAML)
     bool strict = false;  // --strict: refuse personal data no rule covers (engine/coverage.hpp)
-    int retries = 5;                     // --retries: attempts after a transient failure
-    int stall_timeout_seconds = 60;      // --stall-timeout: no byte for this long = dead
-    std::vector<std::string> subset;     // --subset TABLE:CONDITION
+    int retries = 5;      // --retries: attempts after a transient failure
+    int stall_timeout_seconds = 60;   // --stall-timeout: no byte for this long = dead
+    std::vector<std::string> subset;  // --subset TABLE:CONDITION
     bool verbose = false;
     bool quiet = false;
 };

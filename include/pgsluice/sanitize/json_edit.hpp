@@ -62,12 +62,16 @@ class JsonEditor {
   private:
     struct Node {
         std::string key;
-        enum class Action : unsigned char { descend, remove, set, rewrite } action =
-            Action::descend;
-        std::string value;                             // set: compact JSON text
+        enum class Action : unsigned char {
+            descend,
+            remove,
+            set,
+            rewrite
+        } action = Action::descend;
+        std::string value;                            // set: compact JSON text
         const JsonValueRewriter* rewriter = nullptr;  // rewrite
-        std::vector<int> children;                     // literal keys: indexes into nodes_
-        int any = -1;                                  // `*`: index into nodes_, or -1
+        std::vector<int> children;                    // literal keys: indexes into nodes_
+        int any = -1;                                 // `*`: index into nodes_, or -1
     };
 
     int addPath(std::string_view path, bool wildcards);

@@ -28,9 +28,7 @@ struct Decimal {
     std::string digits;  // the magnitude in ASCII digits, no leading zeros; empty for zero
     int scale = 0;       // digits after the point (numeric's dscale), 0 or more
 
-    bool special() const noexcept {
-        return sign != numeric_positive && sign != numeric_negative;
-    }
+    bool special() const noexcept { return sign != numeric_positive && sign != numeric_negative; }
     bool zero() const noexcept { return !special() && digits.empty(); }
 };
 

@@ -73,10 +73,10 @@ struct TransformSpec {
     int days = 0;                      // shift_date: largest shift in days
     std::vector<JsonEdit> json_edits;  // json: removals and replacements, in file order
     std::vector<JsonPathTransform> json_paths;  // json: `{json: {PATH: TRANSFORM}}`, file order
-    int keep_prefix = 0;      // ip: leading address bits kept (IPv4, and IPv6 unless below)
-    int keep_prefix_v6 = -1;  // ip: leading bits kept of IPv6 addresses; -1: keep_prefix
+    int keep_prefix = 0;            // ip: leading address bits kept (IPv4, and IPv6 unless below)
+    int keep_prefix_v6 = -1;        // ip: leading bits kept of IPv6 addresses; -1: keep_prefix
     bool ip_options_given = false;  // ip: written as a mapping (for the canonical form)
-    std::string pattern;      // regex_replace: the RE2 pattern (checked to compile)
+    std::string pattern;            // regex_replace: the RE2 pattern (checked to compile)
     std::string replacement;  // regex_replace: the rewrite, RE2 syntax: \1 is group 1 (checked)
     std::string lookup_file;  // lookup: the list file as written (relative to the rules file)
     std::vector<std::string> lookup_values;  // lookup: the list's values, in file order

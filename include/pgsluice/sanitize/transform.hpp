@@ -31,9 +31,9 @@ struct Scratch {
     std::string digits;       // digits: the digit string being permuted
     std::string round_input;  // digits: a round's hash input, when too long for the stack
     JsonScratch json;
-    Decimal decimal;          // noise: the numeric value being changed
-    std::string work;         // noise: the product; phone: the hash input
-    std::string text;         // noise: the value's canonical text (its key)
+    Decimal decimal;   // noise: the numeric value being changed
+    std::string work;  // noise: the product; phone: the hash input
+    std::string text;  // noise: the value's canonical text (its key)
 };
 
 // What a transform promises, as the rules check needs it.
