@@ -61,6 +61,26 @@ void BinaryReader::throwPastEnd(std::size_t count, std::string_view what) const 
                       " bytes remain");
 }
 
+void throwCutOff(bool in_header, std::uint64_t offset, std::uint64_t rows, std::uint64_t partial) {
+    if (in_header && partial == 0) {
+        throw FormatError(std::string{prefix} + "the stream is empty; expected at least the " +
+                          std::to_string(min_header_length) + "-byte header");
+    }
+    if (in_header) {
+        throw FormatError(std::string{prefix} + "the stream ends inside its header after " +
+                          std::to_string(partial) + " bytes; it was cut off");
+    }
+    std::string message = std::string{prefix} + "the stream ends at offset " +
+                          std::to_string(offset) + " after " + std::to_string(rows) +
+                          " rows without the end-of-data trailer";
+    if (partial != 0) {
+        message += ", inside row " + std::to_string(rows + 1) + " (" + std::to_string(partial) +
+                   " bytes of it received)";
+    }
+    message += "; the COPY or the file was cut off";
+    throw FormatError(message);
+}
+
 HeaderScan scanHeader(ByteSpan buffer) {
     // Check whatever part of the signature we have: a text-format or truncated stream is then
     // refused on its first bytes instead of after buffering more.

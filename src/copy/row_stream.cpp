@@ -349,29 +349,10 @@ void RowStream::finish() const {
         throw Error("internal error: RowStream::finish called before next() used up the input");
     }
     const std::uint64_t partial = partialBytes();
-    switch (phase_) {
-        case Phase::done:
-            return;
-        case Phase::header:
-            if (partial == 0) {
-                throw FormatError(std::string{prefix} +
-                                  "the stream is empty; expected at least the " +
-                                  std::to_string(min_header_length) + "-byte header");
-            }
-            throw FormatError(std::string{prefix} + "the stream ends inside its header after " +
-                              std::to_string(partial) + " bytes; it was cut off");
-        case Phase::rows:
-            break;
+    if (phase_ == Phase::done) {
+        return;
     }
-    std::string message = std::string{prefix} + "the stream ends at offset " +
-                          std::to_string(consumed_) + " after " + std::to_string(rows_) +
-                          " rows without the end-of-data trailer";
-    if (partial != 0) {
-        message += ", inside row " + std::to_string(rows_ + 1) + " (" + std::to_string(partial) +
-                   " bytes of it received)";
-    }
-    message += "; the COPY or the file was cut off";
-    throw FormatError(message);
+    throwCutOff(phase_ == Phase::header, consumed_, rows_, partial);
 }
 
 }  // namespace pgsluice::copy

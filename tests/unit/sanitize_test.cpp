@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "error_of.hpp"
 #include "pgsluice/copy/binary_reader.hpp"
 #include "pgsluice/copy/binary_writer.hpp"
 #include "pgsluice/error.hpp"
@@ -92,30 +93,9 @@ bool allocationsCounted() {
 
 // --- helpers ----------------------------------------------------------------------------------
 
-// Runs F, expecting an exception of type E, and returns its message.
-template <class E, class F>
-std::string errorOf(F&& f) {
-    try {
-        f();
-    } catch (const E& error) {
-        return error.what();
-    } catch (const std::exception& error) {
-        ADD_FAILURE() << "expected another exception type, got: " << error.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected an exception, nothing was thrown";
-    return "";
-}
-
-template <class F>
-std::string usageError(F&& f) {
-    return errorOf<UsageError>(std::forward<F>(f));
-}
-
-template <class F>
-std::string formatError(F&& f) {
-    return errorOf<FormatError>(std::forward<F>(f));
-}
+using test::errorOf;
+using test::formatError;
+using test::usageError;
 
 std::string be16(std::int16_t value) {
     const auto v = static_cast<std::uint16_t>(value);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "error_of.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/sanitize/binary_form.hpp"
 #include "pgsluice/sanitize/network.hpp"
@@ -38,29 +39,9 @@ namespace {
 
 // --- helpers ----------------------------------------------------------------------------------
 
-template <class E, class F>
-std::string errorOf(F&& f) {
-    try {
-        f();
-    } catch (const E& error) {
-        return error.what();
-    } catch (const std::exception& error) {
-        ADD_FAILURE() << "expected another exception type, got: " << error.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected an exception, nothing was thrown";
-    return "";
-}
-
-template <class F>
-std::string usageError(F&& f) {
-    return errorOf<UsageError>(std::forward<F>(f));
-}
-
-template <class F>
-std::string formatError(F&& f) {
-    return errorOf<FormatError>(std::forward<F>(f));
-}
+using test::errorOf;
+using test::formatError;
+using test::usageError;
 
 const SaltKey& testKey() {
     static const SaltKey key = SaltKey::fromSalt("pgsluice unit test salt 0123456789");

@@ -11,6 +11,7 @@
 #include "pgsluice/error.hpp"
 #include "pgsluice/util/sizes.hpp"
 #include "pgsluice/util/temp_dir.hpp"
+#include "scoped_env.hpp"
 #include "test_support.hpp"
 
 namespace pgsluice::util {
@@ -37,33 +38,7 @@ std::string sizeError(const std::string& text) {
     return "";
 }
 
-// Sets (or unsets, with nullopt) an environment variable for the scope's duration.
-class ScopedEnv {
-  public:
-    ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-        if (const char* old = std::getenv(name)) {
-            old_ = old;
-        }
-        if (value) {
-            ::setenv(name, value->c_str(), 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-  private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using test::ScopedEnv;
 
 // --- parseSize -------------------------------------------------------------------------------
 

@@ -137,6 +137,13 @@ struct HeaderScan {
 // negative extension length.
 HeaderScan scanHeader(ByteSpan buffer);
 
+// Throws the FormatError for a COPY BINARY stream that ended before its end-of-data trailer:
+// inside its header (`in_header`, after `partial` bytes), or at byte `offset` after `rows`
+// complete rows with `partial` bytes of the next one received. Shared by the row readers so
+// a cut-off stream reads the same whichever reader met it.
+[[noreturn]] void throwCutOff(bool in_header, std::uint64_t offset, std::uint64_t rows,
+                              std::uint64_t partial);
+
 // What a scan of the bytes at a row boundary found.
 enum class RowStatus : std::uint8_t {
     row,         // a complete tuple of `length` bytes
