@@ -142,12 +142,16 @@ TableIndex readRelations(Connection& conn, Catalog& catalog) {
         "WITH RECURSIVE anc(child, parent, depth) AS ("
         "  SELECT inhrelid, inhparent, 1 FROM pg_catalog.pg_inherits"
         "  UNION ALL SELECT a.child, i.inhparent, a.depth + 1 FROM anc a"
-        "  JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.parent WHERE a.depth < 64) "
+        "  JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.parent WHERE a.depth < 64), "
+        // Grouped once and joined: a subquery per table scans the whole CTE each time, which
+        // took 1.3 s of 1.6 s with 10,000 tables and 500 partitions.
+        "ancestors(child, parents) AS ("
+        "  SELECT child, pg_catalog.array_agg(parent ORDER BY depth) FROM anc GROUP BY child) "
         "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence = 'u', c.relispartition,"
         " pg_catalog.pg_table_size(c.oid), pg_catalog.pg_relation_size(c.oid), c.reltuples,"
-        " (SELECT pg_catalog.array_agg(parent ORDER BY depth) FROM anc WHERE child = c.oid),"
-        " pg_catalog.pg_table_is_visible(c.oid) "
+        " ancestors.parents, pg_catalog.pg_table_is_visible(c.oid) "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN ancestors ON ancestors.child = c.oid "
         "WHERE c.relkind IN ('r', 'p', 'f', 'm') AND {} AND {} "
         "ORDER BY n.nspname, c.relname",
         kUserSchema, kNotExtensionMember));
