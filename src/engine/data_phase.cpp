@@ -51,6 +51,7 @@ DataPhase::DataPhase(const Plan& plan, const DataSettings& settings, Connect con
       tally_(tally),
       watchdog_(settings.stall_timeout),
       indexes_left_(plan_.tables.size(), 0),
+      attached_(plan_.tables.size(), false),
       pool_(settings.index_jobs, connect_, abort_, progress_, settings.retry,
             [this](const SqlTask& task, double secs) { built(task, secs); }) {}
 
@@ -236,6 +237,12 @@ void DataPhase::loadBatchOnce(Worker& worker, const UnitBatch& batch, CommitTrac
             lease.rethrowFailure();
         }
     }
+    if (batch.small) {
+        std::lock_guard lock(mutex_);
+        for (size_t u : batch.units) {
+            attached_[plan_.units[u].table] = true;
+        }
+    }
     for (size_t i = 0; i < batch.units.size(); ++i) {
         unitDone(plan_.units[batch.units[i]], rows[i], batch.small);
     }
@@ -258,7 +265,9 @@ long long DataPhase::copyUnit(Worker& worker, pg::Connection& dst, size_t index,
     return copy_in.rows();
 }
 
-// The index builds and the ANALYZE of a batch of small tables, as one string.
+// The index builds, the constraints that adopt them and the ANALYZE of a batch of small
+// tables, as one string: done on the loading connection, these take no serial step at the end
+// (with 10,000 tables the attach step alone took a second).
 std::string DataPhase::inlineSql(const UnitBatch& batch) const {
     std::string sql;
     std::string analyze;
@@ -266,6 +275,9 @@ std::string DataPhase::inlineSql(const UnitBatch& batch) const {
         const pg::Table& t = *plan_.tables[plan_.units[u].table].table;
         for (const auto& idx : t.indexes) {
             sql += idx.create_sql + ";";
+        }
+        for (const auto& idx : t.indexes) {
+            sql += idx.attach_sql;
         }
         analyze += (analyze.empty() ? "" : ", ") + t.qualified;
     }

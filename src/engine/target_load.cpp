@@ -358,6 +358,7 @@ void TargetLoad::loadData(LoadSource& source) {
         plan_, settings, [this] { return openTarget(); }, run_, tally_);
     UnitFeed& feed = source.feed(plan_, large_objects);
     data.run(feed);
+    attached_ = data.attached();
     source.checkData();
 
     progress.phase("sequences");
@@ -385,7 +386,7 @@ void TargetLoad::loadData(LoadSource& source) {
 void TargetLoad::finishLoad(LoadSource& source) {
     Progress& progress = run_.progress();
     AbortSignal& abort = run_.abort();
-    std::vector<std::string> attach = attachSql(plan_);
+    std::vector<std::string> attach = attachSql(plan_, attached_);
     size_t attached = 0;  // chunks committed, so that a retry goes on from the next one
     CommitTracker commit;
     step("attaching the constraint indexes", [&](pg::Connection& target, int) {

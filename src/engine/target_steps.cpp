@@ -66,13 +66,17 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
     return warnings;
 }
 
-std::vector<std::string> attachSql(const Plan& plan) {
+std::vector<std::string> attachSql(const Plan& plan, const std::vector<bool>& attached) {
     // Each ALTER TABLE locks its table until the transaction ends: a few hundred tables per
     // transaction stay well within the default max_locks_per_transaction.
     constexpr size_t kTablesPerChunk = 200;
     std::vector<std::string> chunks;
     size_t tables = 0;
-    for (const auto& pt : plan.tables) {
+    for (size_t i = 0; i < plan.tables.size(); ++i) {
+        const PlannedTable& pt = plan.tables[i];
+        if (i < attached.size() && attached[i]) {
+            continue;
+        }
         std::string sql;
         for (const auto& idx : pt.table->indexes) {
             sql += idx.attach_sql;

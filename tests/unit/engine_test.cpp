@@ -27,6 +27,7 @@
 #include "pgsluice/engine/prepare.hpp"
 #include "pgsluice/engine/runner.hpp"
 #include "pgsluice/engine/table_selection.hpp"
+#include "pgsluice/engine/target_steps.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/pg/catalog.hpp"
@@ -468,6 +469,34 @@ TEST(EngineCopySql, TableWithoutCopyColumnsGetsNoEmptyColumnList) {
     EXPECT_EQ(copyOutSql(t, whole).find("()"), std::string::npos) << copyOutSql(t, whole);
     EXPECT_EQ(copyOutSql(t, t, true).find("()"), std::string::npos) << copyOutSql(t, t, true);
     EXPECT_EQ(copyInSql(t, true).find("()"), std::string::npos) << copyInSql(t, true);
+}
+
+// --- attachSql -------------------------------------------------------------------------------
+
+TEST(EngineAttachSql, TablesAttachedWhileTheyLoadedAreLeftOut) {
+    pg::Catalog c = baseCatalog();
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        pg::Table t = makeTable(20 + i, "public", "t" + std::to_string(i), KiB, KiB);
+        pg::IndexDef pk;
+        pk.name = t.name + "_pkey";
+        pk.attach_sql = "ALTER TABLE ONLY " + t.qualified + " ADD CONSTRAINT " + pk.name +
+                        " PRIMARY KEY USING INDEX " + pk.name + ";";
+        t.indexes.push_back(pk);
+        c.tables.push_back(t);
+    }
+    const Plan plan = makePlan(c, {}, selectTables(c, {}));
+    ASSERT_EQ(plan.tables.size(), 3u);
+    std::vector<std::string> all = attachSql(plan);
+    ASSERT_EQ(all.size(), 1u);
+    for (const auto& pt : plan.tables) {
+        EXPECT_NE(all[0].find(pt.table->name + "_pkey"), std::string::npos);
+    }
+    std::vector<bool> attached(plan.tables.size(), true);
+    attached[1] = false;
+    std::vector<std::string> rest = attachSql(plan, attached);
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(rest[0], plan.tables[1].table->indexes[0].attach_sql);
+    EXPECT_TRUE(attachSql(plan, std::vector<bool>(plan.tables.size(), true)).empty());
 }
 
 // --- selectTables ----------------------------------------------------------------------------

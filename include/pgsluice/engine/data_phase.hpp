@@ -65,6 +65,10 @@ class DataPhase {
     // throws the run's first failure.
     void run(UnitFeed& feed);
 
+    // Per plan table: its PK/UNIQUE constraints, CLUSTER ON and REPLICA IDENTITY were set in
+    // the transaction that loaded it (a small table), so attachSql leaves it out.
+    const std::vector<bool>& attached() const { return attached_; }
+
   private:
     struct Worker;
 
@@ -92,6 +96,7 @@ class DataPhase {
     StallWatchdog watchdog_;
     std::mutex mutex_;
     std::vector<int> indexes_left_;                    // per plan table: index builds still running
+    std::vector<bool> attached_;                       // per plan table: see attached()
     std::map<std::size_t, long long> committed_rows_;  // per plan unit, once its COPY ended
     TaskPool pool_;
 };

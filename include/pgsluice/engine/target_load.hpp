@@ -119,6 +119,7 @@ class TargetLoad {
     const pg::Catalog* catalog_ = nullptr;
     Prepared prepared_;
     Plan plan_;
+    std::vector<bool> attached_;  // per plan table: constraints set while it loaded
     std::vector<pg::TocEntry> toc_;
     std::set<int> leave_out_;      // TOC entries the selection leaves out
     std::string schema_archive_;   // the pg_dump archive of pre- and post-data

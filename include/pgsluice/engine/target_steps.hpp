@@ -23,8 +23,9 @@ std::vector<std::string> cleanTarget(pg::Connection& target, const pg::SchemaToo
 
 // The statements that turn the indexes built for PK/UNIQUE constraints into those constraints
 // and set CLUSTER ON and REPLICA IDENTITY (each only touches the catalog), in chunks of a few
-// hundred tables, one transaction each; empty for none.
-std::vector<std::string> attachSql(const Plan& plan);
+// hundred tables, one transaction each; empty for none. Tables marked in `attached` (per plan
+// table) had theirs set while they loaded and are left out.
+std::vector<std::string> attachSql(const Plan& plan, const std::vector<bool>& attached = {});
 
 // Runs the rules' `after` statements on the target in one transaction (begun and committed
 // with `commit`); a failure names the statement, its line in the rules file and the server's
