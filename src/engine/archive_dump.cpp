@@ -97,10 +97,14 @@ void ArchiveDump::dump(SnapshotSource& source) {
     }
     progress.phase("connect");
     source.open();
-    progress.info(fmt::format("source {}", source.describe()), true);
-    int version = source.catalog().server_version;
+    int version = source.serverVersion();
     tools_ = clientToolsFor(options_.pg_bin, version,
                             "the source server is " + formatServerVersion(version), progress);
+    if (auto args = pgDumpArgsBeforeCatalog(options_.selection)) {
+        source.startSchemaDump(schemaTool(), *args);
+    }
+    source.readCatalog();
+    progress.info(fmt::format("source {}", source.describe()), true);
     prepared_ = prepareRun(source.catalog(), options_.selection, options_.rules_file,
                            options_.drop_dangling_foreign_keys, options_.subset, progress);
     requireCoverage(source.catalog(), prepared_, options_.strict, &source.snapshot(), &progress);
@@ -139,12 +143,16 @@ void ArchiveDump::openArchive() {
         fmt::format("writing {} through {}", writer_->name(), writer_->backendName()), true);
 }
 
+pg::SchemaTool ArchiveDump::schemaTool() const {
+    pg::SchemaTool tool(*tools_);
+    tool.stopWhen([&abort = run_.abort()] { return abort.aborted(); });
+    return tool;
+}
+
 void ArchiveDump::writeSchema(SnapshotSource& source) {
     util::TempDir work("pgsluice-dump");
     std::string path = work.path() + "/schema.dump";
-    pg::SchemaTool tool(*tools_);
-    AbortSignal& abort = run_.abort();
-    tool.stopWhen([&abort] { return abort.aborted(); });
+    pg::SchemaTool tool = schemaTool();
     source.writeSchema(tool, path, prepared_.selection);
     toc_ = tool.list(path);
     std::ifstream in(path, std::ios::binary);

@@ -2,11 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <cstdio>
+#include <future>
+
 #include "pgsluice/engine/verify.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/hex.hpp"
 #include "pgsluice/pg/copy_stream.hpp"
 #include "pgsluice/pg/schema_tool.hpp"
+#include "pgsluice/util/temp_dir.hpp"
 
 namespace pgsluice::engine {
 
@@ -46,14 +51,68 @@ std::unique_ptr<UnitFeed::Worker> SnapshotFeed::worker(int) {
     return std::make_unique<SnapshotWorker>(snapshot_, plan_, abort_);
 }
 
+// pg_dump of the schema started before the catalogue is read (both take seconds with
+// thousands of tables, and one waits on the other's server otherwise).
+struct SnapshotSource::EarlyDump {
+    util::TempDir dir{"pgsluice-schema"};  // first: it goes once the dump is stopped
+    std::string path = dir.path() + "/schema.dump";
+    std::vector<std::string> args;
+    std::atomic<bool> cancel{false};
+    std::future<void> done;
+
+    ~EarlyDump() {
+        cancel = true;
+        if (done.valid()) {
+            done.wait();
+        }
+    }
+};
+
+SnapshotSource::SnapshotSource(std::string conninfo, long long split_bytes, AbortSignal& abort)
+    : conninfo_(std::move(conninfo)), split_bytes_(split_bytes), abort_(abort) {}
+
+SnapshotSource::~SnapshotSource() = default;
+
 ServerIdentity SnapshotSource::open() {
     snapshot_.emplace(pg::Snapshot::exportFrom(conninfo_));
     watch_.emplace(abort_, snapshot_->control());
-    return snapshot_->onControl([&](pg::Connection& control) {
-        ServerIdentity id = identify(control);
-        catalog_ = pg::loadCatalog(control);
-        return id;
-    });
+    return snapshot_->onControl([&](pg::Connection& control) { return identify(control); });
+}
+
+int SnapshotSource::serverVersion() {
+    return snapshot_->control().serverVersion();
+}
+
+void SnapshotSource::startSchemaDump(const pg::SchemaTool& tool,
+                                     const std::vector<std::string>& args) {
+    auto early = std::make_unique<EarlyDump>();
+    early->args = args;
+    pg::SchemaTool dumper = tool;
+    dumper.stopWhen(
+        [&cancel = early->cancel, &abort = abort_] { return cancel.load() || abort.aborted(); });
+    pg::DumpCommand command =
+        dumper.dumpCommand(snapshot_->control(), snapshot_->id(), early->path, args);
+    early->done = std::async(
+        std::launch::async,
+        [dumper = std::move(dumper), command = std::move(command)] { dumper.dump(command); });
+    early_dump_ = std::move(early);
+}
+
+void SnapshotSource::readCatalog() {
+    snapshot_->onControl([&](pg::Connection& control) { catalog_ = pg::loadCatalog(control); });
+}
+
+bool SnapshotSource::takeEarlyDump(const std::string& path, const std::vector<std::string>& args) {
+    std::unique_ptr<EarlyDump> early = std::move(early_dump_);
+    if (!early || early->args != args) {
+        return false;
+    }
+    try {
+        early->done.get();
+    } catch (const std::exception&) {
+        return false;  // dumped again: that run says what is wrong
+    }
+    return std::rename(early->path.c_str(), path.c_str()) == 0;
 }
 
 std::string SnapshotSource::describe() {
@@ -81,8 +140,12 @@ Plan SnapshotSource::plan(const Prepared& prepared) {
 
 void SnapshotSource::writeSchema(const pg::SchemaTool& tool, const std::string& path,
                                  const TableSelection& selection) {
+    if (takeEarlyDump(path, selection.pg_dump_args)) {
+        return;
+    }
     try {
-        tool.dump(snapshot_->control(), snapshot_->id(), path, selection.pg_dump_args);
+        tool.dump(
+            tool.dumpCommand(snapshot_->control(), snapshot_->id(), path, selection.pg_dump_args));
     } catch (const Error&) {
         // pg_dump cannot join a snapshot whose control session ended: say that, not its
         // "invalid snapshot identifier".

@@ -52,12 +52,10 @@ std::set<std::string> excludedSchemas(const pg::Catalog& catalog,
 }
 
 // The selection said to pg_dump.
-std::vector<std::string> pgDumpArgs(const pg::Catalog& catalog,
-                                    const filter::SelectionOptions& options,
-                                    const Decisions& decisions) {
+// pg_dump gets the user's patterns as they are (same semantics), plus exact names where
+// pg_dump 15 lacks an option (the -and-children ones).
+std::vector<std::string> patternArgs(const filter::SelectionOptions& options) {
     std::vector<std::string> args;
-    // pg_dump gets the user's patterns as they are (same semantics), plus exact names where
-    // pg_dump 15 lacks an option (the -and-children ones).
     for (const auto& p : options.include_tables) {
         args.push_back("--table=" + p);
     }
@@ -70,6 +68,13 @@ std::vector<std::string> pgDumpArgs(const pg::Catalog& catalog,
     for (const auto& p : options.exclude_schemas) {
         args.push_back("--exclude-schema=" + p);
     }
+    return args;
+}
+
+std::vector<std::string> pgDumpArgs(const pg::Catalog& catalog,
+                                    const filter::SelectionOptions& options,
+                                    const Decisions& decisions) {
+    std::vector<std::string> args = patternArgs(options);
     for (const auto& t : catalog.tables) {
         Decision d = decisions.at(t.oid);
         if (!options.include_table_and_children.empty() && d != Decision::skip) {
@@ -166,6 +171,15 @@ std::string danglingMessage(const std::vector<DanglingForeignKey>& dangling) {
         "Keep the referenced tables' rows, leave out the referencing tables' rows too, or give "
         "--drop-dangling-foreign-keys to copy without these constraints.";
     return out;
+}
+
+std::optional<std::vector<std::string>> pgDumpArgsBeforeCatalog(
+    const filter::SelectionOptions& options) {
+    if (!options.include_table_and_children.empty() ||
+        !options.exclude_table_and_children.empty()) {
+        return std::nullopt;
+    }
+    return patternArgs(options);
 }
 
 }  // namespace pgsluice::engine

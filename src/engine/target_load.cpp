@@ -70,7 +70,7 @@ void TargetLoad::run(LoadSource& source) {
     std::exception_ptr failure = run_.execute([&] {
         progress.phase("connect");
         ServerIdentity source_id = source.open();
-        int version = source.catalog().server_version;
+        int version = source.serverVersion();
         tools_ = clientToolsFor(
             options_.pg_bin, version,
             fmt::format("{} {}",
@@ -78,6 +78,10 @@ void TargetLoad::run(LoadSource& source) {
                                                  : "the archive was dumped from PostgreSQL",
                         formatServerVersion(version)),
             progress);
+        if (auto args = pgDumpArgsBeforeCatalog(options_.selection)) {
+            source.startSchemaDump(schemaTool(), *args);
+        }
+        source.readCatalog();
         if (options_.swap) {
             // The guards judge the live database, not the new one the run loads into.
             swap.emplace(Swap::open(options_.target));

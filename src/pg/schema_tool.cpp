@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -44,6 +45,32 @@ std::vector<std::pair<std::string, std::string>> childEnv(const Connection& conn
 ProcessResult runProcess(const std::vector<std::string>& argv,
                          const std::vector<std::pair<std::string, std::string>>& env,
                          const std::function<bool()>& stop) {
+    // Everything the child needs is made before fork(): other threads may hold locks (the
+    // environment's, say) that the child would wait on for ever.
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; e && *e; ++e) {
+        std::string_view entry(*e);
+        std::string_view key = entry.substr(0, entry.find('='));
+        bool replaced =
+            std::any_of(env.begin(), env.end(), [&](const auto& kv) { return kv.first == key; });
+        if (!replaced) {
+            env_strings.emplace_back(entry);
+        }
+    }
+    for (const auto& [key, value] : env) {
+        env_strings.push_back(key + "=" + value);
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_strings) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    const char* cannot = "cannot execute ";
     int out_pipe[2];
     int err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -59,17 +86,8 @@ ProcessResult runProcess(const std::vector<std::string>& argv,
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::dup2(out_pipe[1], STDOUT_FILENO);
         ::dup2(err_pipe[1], STDERR_FILENO);
-        for (const auto& [key, value] : env) {
-            ::setenv(key.c_str(), value.c_str(), 1);
-        }
-        std::vector<char*> args;
-        for (const auto& a : argv) {
-            args.push_back(const_cast<char*>(a.c_str()));
-        }
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        const char* msg = "cannot execute ";
-        (void)!::write(STDERR_FILENO, msg, std::strlen(msg));
+        ::execvpe(args[0], args.data(), envp.data());
+        (void)!::write(STDERR_FILENO, cannot, std::strlen(cannot));
         (void)!::write(STDERR_FILENO, args[0], std::strlen(args[0]));
         ::_exit(127);
     }
@@ -156,8 +174,9 @@ void SchemaTool::check(const ProcessResult& result, const std::string& what) con
     throw PgError(fmt::format("{} failed (exit {}):\n{}", what, result.exit_code, err), "", lost);
 }
 
-void SchemaTool::dump(const Connection& source, const std::string& snapshot,
-                      const std::string& path, const std::vector<std::string>& extra_args) const {
+DumpCommand SchemaTool::dumpCommand(const Connection& source, const std::string& snapshot,
+                                    const std::string& path,
+                                    const std::vector<std::string>& extra_args) const {
     std::vector<std::string> argv = {pg_dump_,
                                      "--format=custom",
                                      "--compress=0",
@@ -167,7 +186,11 @@ void SchemaTool::dump(const Connection& source, const std::string& snapshot,
                                      "--file=" + path,
                                      "--dbname=" + source.conninfoWithoutPassword()};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    check(runProcess(argv, childEnv(source), stop_), "pg_dump of the source schema");
+    return {std::move(argv), childEnv(source)};
+}
+
+void SchemaTool::dump(const DumpCommand& command) const {
+    check(runProcess(command.argv, command.env, stop_), "pg_dump of the source schema");
 }
 
 std::vector<TocEntry> SchemaTool::list(const std::string& path) const {

@@ -526,6 +526,31 @@ TEST(EngineSelectTables, TableOptionKeepsOnlyMatchingTables) {
     EXPECT_EQ(plan.tables[0].table->name, "orders");
 }
 
+// pg_dump may start before the catalogue is read only when the catalogue cannot change its
+// options: then they are exactly what selectTables gives it.
+TEST(EngineSelectTables, PgDumpArgsBeforeTheCatalogueAreTheSelectionsOwn) {
+    const pg::Catalog c = fkCatalog();
+    filter::SelectionOptions options;
+    options.include_tables = {"public.*"};
+    options.exclude_tables = {"public.users"};
+    options.exclude_schemas = {"audit"};
+    std::optional<std::vector<std::string>> early = pgDumpArgsBeforeCatalog(options);
+    ASSERT_TRUE(early.has_value());
+    EXPECT_EQ(*early, selectTables(c, options).pg_dump_args);
+    EXPECT_EQ(*early, (std::vector<std::string>{"--table=public.*", "--exclude-table=public.users",
+                                                "--exclude-schema=audit"}));
+    EXPECT_EQ(pgDumpArgsBeforeCatalog(filter::SelectionOptions{}), std::vector<std::string>{});
+}
+
+TEST(EngineSelectTables, AndChildrenPatternsNeedTheCatalogueBeforePgDump) {
+    filter::SelectionOptions with_children;
+    with_children.include_table_and_children = {"public.users"};
+    EXPECT_FALSE(pgDumpArgsBeforeCatalog(with_children).has_value());
+    filter::SelectionOptions without_children;
+    without_children.exclude_table_and_children = {"public.orders"};
+    EXPECT_FALSE(pgDumpArgsBeforeCatalog(without_children).has_value());
+}
+
 TEST(EngineSelectTables, ExcludeTableDataMakesATableSchemaOnly) {
     const pg::Catalog c = fkCatalog();
     filter::SelectionOptions options;

@@ -21,6 +21,7 @@
 #include "pgsluice/engine/watchdog.hpp"
 #include "pgsluice/filter/selection.hpp"
 #include "pgsluice/io/io_mode.hpp"
+#include "pgsluice/pg/schema_tool.hpp"
 #include "pgsluice/pg/toc.hpp"
 
 namespace pgsluice::engine {
@@ -65,6 +66,7 @@ class ArchiveDump {
 
     void dump(SnapshotSource& source);
     void openArchive();
+    pg::SchemaTool schemaTool() const;
     void writeSchema(SnapshotSource& source);
     archive::Contents contents(SnapshotSource& source) const;
     void writeData(SnapshotSource& source);

@@ -28,6 +28,7 @@ class ArchiveSource : public LoadSource {
     ServerIdentity open() override;
     std::string describe() override;
     const pg::Catalog& catalog() override { return contents_.catalog; }
+    int serverVersion() override { return contents_.catalog.server_version; }
     std::set<uint32_t> tablesWithoutData() override;
     Plan plan(const Prepared& prepared) override;
     void writeSchema(const pg::SchemaTool& tool, const std::string& path,

@@ -121,6 +121,18 @@ class LoadSource {
     // Opens the source (exports the snapshot, reads the archive's head) and says who it is,
     // for the self-copy guard.
     virtual ServerIdentity open() = 0;
+    // The PostgreSQL version the source's data and schema come from.
+    virtual int serverVersion() = 0;
+    // Copy: starts pg_dump of the schema with `args` (the selection as pg_dump options, when
+    // they are known before the catalogue) so that it runs while readCatalog() does; a
+    // writeSchema() with the same options then takes its archive instead of dumping again. An
+    // archive carries its schema: nothing to start.
+    virtual void startSchemaDump(const pg::SchemaTool& tool, const std::vector<std::string>& args) {
+        (void)tool;
+        (void)args;
+    }
+    // Reads the catalogue (copy: in the snapshot; an archive read it with its head).
+    virtual void readCatalog() {}
     // One line naming the source, for the log.
     virtual std::string describe() = 0;
     // The catalogue of what the source holds.

@@ -38,10 +38,18 @@ class SnapshotFeed : public UnitFeed {
 class SnapshotSource : public LoadSource {
   public:
     // Nothing is opened before open().
-    SnapshotSource(std::string conninfo, long long split_bytes, AbortSignal& abort)
-        : conninfo_(std::move(conninfo)), split_bytes_(split_bytes), abort_(abort) {}
+    SnapshotSource(std::string conninfo, long long split_bytes, AbortSignal& abort);
+
+    ~SnapshotSource() override;
+    SnapshotSource(const SnapshotSource&) = delete;
+    SnapshotSource& operator=(const SnapshotSource&) = delete;
 
     ServerIdentity open() override;
+    int serverVersion() override;
+    // pg_dump runs on a thread of its own, into a directory of this source's, until
+    // writeSchema() takes its archive (or this source is destroyed: then it is stopped).
+    void startSchemaDump(const pg::SchemaTool& tool, const std::vector<std::string>& args) override;
+    void readCatalog() override;
     std::string describe() override;
     const pg::Catalog& catalog() override { return catalog_; }
     const pg::Snapshot* scanSnapshot() override { return &*snapshot_; }
@@ -70,9 +78,14 @@ class SnapshotSource : public LoadSource {
     void readChunks(pg::Connection& source, const std::vector<uint32_t>& oids,
                     const std::function<void(const archive::LargeObjectChunk&)>& on_chunk);
 
+    struct EarlyDump;
+    // Waits for the early dump; true when it wrote `path` with `args`.
+    bool takeEarlyDump(const std::string& path, const std::vector<std::string>& args);
+
     std::string conninfo_;
     long long split_bytes_;
     AbortSignal& abort_;
+    std::unique_ptr<EarlyDump> early_dump_;
     std::optional<pg::Snapshot> snapshot_;
     std::optional<Watch> watch_;
     pg::Catalog catalog_;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ struct TableSelection {
 // UsageError for
 // --strict-names failures and bad patterns.
 TableSelection selectTables(const pg::Catalog& catalog, const filter::SelectionOptions& options);
+
+// TableSelection::pg_dump_args when they follow from `options` alone (no -and-children
+// pattern, which pg_dump 15 is given as exact names), so that pg_dump can start before the
+// catalogue is read; nothing otherwise.
+std::optional<std::vector<std::string>> pgDumpArgsBeforeCatalog(
+    const filter::SelectionOptions& options);
 
 // The message that stops a run with dangling foreign keys (exit 2), naming each constraint.
 std::string danglingMessage(const std::vector<DanglingForeignKey>& dangling);

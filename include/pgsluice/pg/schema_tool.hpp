@@ -35,6 +35,13 @@ struct RestoreFlags {
     int jobs = 1;
 };
 
+// A pg_dump run, made from the source session on the thread that uses that session: the dump
+// itself may then run on another thread.
+struct DumpCommand {
+    std::vector<std::string> argv;
+    std::vector<std::pair<std::string, std::string>> env;
+};
+
 // pg_dump and pg_restore, the real dependency for schema DDL.
 class SchemaTool {
   public:
@@ -44,10 +51,13 @@ class SchemaTool {
     // Children are stopped as soon as `stop` says true (the run is being stopped).
     void stopWhen(std::function<bool()> stop) { stop_ = std::move(stop); }
 
-    // Dumps pre-data and post-data of the source in custom format to `path`, inside `snapshot`.
-    // `extra_args` carries selection options (-t, -n...).
-    void dump(const Connection& source, const std::string& snapshot, const std::string& path,
-              const std::vector<std::string>& extra_args) const;
+    // The pg_dump of pre-data and post-data of `source` in custom format to `path`, inside
+    // `snapshot`. `extra_args` carries selection options (-t, -n...).
+    DumpCommand dumpCommand(const Connection& source, const std::string& snapshot,
+                            const std::string& path,
+                            const std::vector<std::string>& extra_args) const;
+    // Runs it (thread-safe: it touches no session).
+    void dump(const DumpCommand& command) const;
 
     // The table of contents of a custom-format archive.
     std::vector<TocEntry> list(const std::string& path) const;
