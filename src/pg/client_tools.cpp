@@ -152,13 +152,18 @@ std::vector<ToolCandidate> findToolCandidates(const std::string& pg_bin_option) 
         }
     }
     std::vector<ToolCandidate> out;
+    std::error_code ec;
+    std::filesystem::path path_dir;
     if (std::string dir = pathDirectory(); !dir.empty()) {
         out.push_back(probe(dir, "PATH"));
+        path_dir = std::filesystem::weakly_canonical(dir, ec);
     }
     std::vector<ToolCandidate> installed;
-    std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
         std::string dir = (entry.path() / "bin").string();
+        if (!path_dir.empty() && std::filesystem::weakly_canonical(dir, ec) == path_dir) {
+            continue;  // PATH's, probed already
+        }
         if (::access((dir + "/pg_dump").c_str(), X_OK) == 0) {
             installed.push_back(probe(dir, "/usr/lib/postgresql"));
         }
