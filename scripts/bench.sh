@@ -46,7 +46,7 @@ multi-million-row numeric time series at the default size), then copies it with
 each tool into a fresh empty database on a second throwaway server, --runs times,
 tools interleaved run by run:
 
-  pgsluice    build/pgsluice copy --source S --target T -j N --progress none
+  pgsluice    build/pgsluice copy --source S --target T -j N --no-owner --progress none
   pgcopydb    pgcopydb clone --source S --target T --table-jobs N --index-jobs N
                 --dir WORKDIR --no-owner
   pgdump      pg_dump -Fc S | pg_restore --no-owner -d T        (one job, streamed)
@@ -56,11 +56,16 @@ The archive tools time one half of a dump and restore each (issue #4):
 
   pgsluice-dump          build/pgsluice dump --source S -f WORKDIR/FILE -j N --progress none
   pgdump-fc              pg_dump -Fc -f WORKDIR/FILE S          (default compression)
-  pgsluice-restore       build/pgsluice restore --target T -f ARCHIVE -j N --progress none
+  pgsluice-restore       build/pgsluice restore --target T -f ARCHIVE -j N --no-owner
+                           --progress none
   pgsluice-restore-pipe  cat ARCHIVE | build/pgsluice restore --target T -f - -j N ...
   pgsluice-restore-noanalyze
-                         build/pgsluice restore --target T -f ARCHIVE -j N --progress none
-                           --skip-analyze         (no ANALYZE: the same work as pg_restore)
+                         build/pgsluice restore --target T -f ARCHIVE -j N --no-owner
+                           --progress none --skip-analyze
+                                                  (no ANALYZE: the same work as pg_restore)
+
+Every pgsluice load gets --no-owner as pg_restore and pgcopydb do: the same work (with
+10,000 tables, 10,000 ALTER TABLE ... OWNER TO that the others do not run).
   pgrestore-dir          pg_restore -j N --no-owner -d T DIRARCHIVE
 
 The restore tools read archives written once, untimed, before the first run (a
@@ -257,8 +262,8 @@ timed() {
 # pgsluice copy writes its --report into the run directory; bench_run keeps it
 # ($WORK/reports/TOOL-RUN.json) for the per-phase seconds of the median run.
 run_pgsluice() {
-  timed main "$PGSLUICE" copy --source "$SRC" --target "$TGT" -j "$JOBS" --progress none \
-    --report "$RUN_DIR/report.json" "${PGSLUICE_EXTRA[@]}"
+  timed main "$PGSLUICE" copy --source "$SRC" --target "$TGT" -j "$JOBS" --no-owner \
+    --progress none --report "$RUN_DIR/report.json" "${PGSLUICE_EXTRA[@]}"
 }
 
 # The same copy with a rules file ($RULES_FILE). By default scripts/sql/bench_rules.yaml:
@@ -266,14 +271,14 @@ run_pgsluice() {
 # move the same rows; with --wide-rows scripts/sql/bench_wide_rules.yaml.
 run_pgsluice_rules() {
   PGSLUICE_SALT=bench-salt-not-a-secret-0123 timed main "$PGSLUICE" copy --source "$SRC" \
-    --target "$TGT" -j "$JOBS" --progress none --rules "$RULES_FILE" \
+    --target "$TGT" -j "$JOBS" --no-owner --progress none --rules "$RULES_FILE" \
     --report "$RUN_DIR/report.json" "${PGSLUICE_EXTRA[@]}"
 }
 
 # The same copy of a subset ($SUBSET_ARGS); checked with pgsluice verify and the same subset.
 run_pgsluice_subset() {
-  timed main "$PGSLUICE" copy --source "$SRC" --target "$TGT" -j "$JOBS" --progress none \
-    "${SUBSET_ARGS[@]}" --report "$RUN_DIR/report.json" "${PGSLUICE_EXTRA[@]}"
+  timed main "$PGSLUICE" copy --source "$SRC" --target "$TGT" -j "$JOBS" --no-owner \
+    --progress none "${SUBSET_ARGS[@]}" --report "$RUN_DIR/report.json" "${PGSLUICE_EXTRA[@]}"
 }
 
 run_pgcopydb() {
@@ -304,20 +309,21 @@ run_pgdump_fc() {
 }
 
 run_pgsluice_restore() {
-  timed main "$PGSLUICE" restore --target "$TGT" -f "$PGSLUICE_ARCHIVE" -j "$JOBS" --progress none
+  timed main "$PGSLUICE" restore --target "$TGT" -f "$PGSLUICE_ARCHIVE" -j "$JOBS" --no-owner \
+    --progress none
 }
 
 # The same from a pipe: the reader can only go forward.
 run_pgsluice_restore_pipe() {
   # shellcheck disable=SC2002   # the cat is the point: standard input is not a file
   cat "$PGSLUICE_ARCHIVE" |
-    timed main "$PGSLUICE" restore --target "$TGT" -f - -j "$JOBS" --progress none
+    timed main "$PGSLUICE" restore --target "$TGT" -f - -j "$JOBS" --no-owner --progress none
 }
 
 # pgsluice restore without its ANALYZE: the same work as pg_restore.
 run_pgsluice_restore_noanalyze() {
-  timed main "$PGSLUICE" restore --target "$TGT" -f "$PGSLUICE_ARCHIVE" -j "$JOBS" --progress none \
-    --skip-analyze
+  timed main "$PGSLUICE" restore --target "$TGT" -f "$PGSLUICE_ARCHIVE" -j "$JOBS" --no-owner \
+    --progress none --skip-analyze
 }
 
 run_pgrestore_dir() {
@@ -559,12 +565,43 @@ prepare_archives() {
 
 # ------------------------------------------------------------------ one run
 
+RUN_SEQ=0
+RETIRE_ADMIN="" RETIRE_DB=""   # --tables: the last run's database, closed before the next run
 recreate_target() {
-  PGOPTIONS="-c client_min_messages=warning" psql_q "$TGT_ADMIN" "DROP DATABASE IF EXISTS $TGT_DB WITH (FORCE)" >/dev/null
+  if [[ $MODE == tables ]]; then
+    # A new database for every run, the earlier ones left until the servers go. Dropping a
+    # database of 10,000 tables right before the next run makes ext4 step over each of its
+    # just-freed inodes ("recently deleted") whenever the next run creates a file: every
+    # later run, of every tool, took 2.5 times as long as the first. The one left behind is
+    # closed to autovacuum (it skips databases that allow no connections), which would
+    # otherwise vacuum its 100,000 new catalogue rows during the next tool's run.
+    if [[ -n "$RETIRE_ADMIN" ]]; then
+      psql_q "$RETIRE_ADMIN" "ALTER DATABASE $RETIRE_DB WITH ALLOW_CONNECTIONS false" >/dev/null
+      psql_q "$RETIRE_ADMIN" "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE datname = '$RETIRE_DB'" >/dev/null
+    fi
+    RUN_SEQ=$((RUN_SEQ + 1))
+    TGT_DB=bench_target_$RUN_SEQ
+    RETIRE_ADMIN=$TGT_ADMIN RETIRE_DB=$TGT_DB
+  else
+    PGOPTIONS="-c client_min_messages=warning" psql_q "$TGT_ADMIN" "DROP DATABASE IF EXISTS $TGT_DB WITH (FORCE)" >/dev/null
+  fi
   psql_q "$TGT_ADMIN" "CREATE DATABASE $TGT_DB" >/dev/null
+  TGT="${TGT_ADMIN%/*}/$TGT_DB"
   # Start every run with no dirty buffers or pending WAL from the previous one.
   psql_q "$TGT_ADMIN" "CHECKPOINT" >/dev/null
   psql_q "$SRC" "CHECKPOINT" >/dev/null
+  settle_page_cache
+}
+
+# With root, every run starts with a page cache that holds the source database and little
+# else. Once earlier runs' files fill memory, the kernel's reclaim and writeback run during the
+# timed run, on the core a serial tool leaves idle and a parallel one needs: pgsluice copy of
+# 10,000 tables went from 12.5 s to 17.6 s while pg_dump | pg_restore stayed at 24 s.
+settle_page_cache() {
+  [[ -w /proc/sys/vm/drop_caches ]] || return 0
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  find "$(cluster_dir source)/data" -type f -exec cat {} + >/dev/null 2>&1 || true
 }
 
 # bench_run TOOL RUN — one timed copy, dump or restore (RUN: a number, or a name such as

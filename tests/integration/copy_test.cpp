@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -79,6 +80,34 @@ TEST(Copy, NonEmptyTargetIsRefusedAndLeftUntouched) {
     EXPECT_NE(r.err.find("The target was not changed"), std::string::npos) << r;
     EXPECT_EQ(schemaDump(target(), dst), before);
     EXPECT_EQ(target().scalar(dst, "SELECT a FROM keep_me"), "42");
+}
+
+// pg_dump of the schema starts while the catalogue is read, before the checks that may stop the
+// run: a run stopped by them (exit 2) leaves neither pg_dump on the source nor its files.
+TEST(Copy, ARunStoppedBeforeTheSchemaLeavesNoPgDumpBehind) {
+    std::string src = fixtureDatabase(source(), "all_types.sql", "earlydump");
+    std::string dst = emptyTarget("earlydump");
+    target().exec(dst, "CREATE TABLE keep_me (a int)");
+    std::filesystem::path tmp = std::filesystem::temp_directory_path() /
+                                ("pgsluice-earlydump-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(tmp);
+    std::filesystem::create_directories(tmp);
+    RunResult r = runPgsluice({"copy", "--source", source().conninfo(src), "--target",
+                               target().conninfo(dst), "--progress", "plain"},
+                              {{"TMPDIR", tmp.string()}});
+    EXPECT_EQ(r.exit_code, 2) << r;
+    EXPECT_NE(r.err.find("is not empty"), std::string::npos) << r;
+    EXPECT_EQ(leftoverSessions(source()), "0") << "pg_dump is still on the source";
+    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "files left in " << tmp;
+    // And the same copy into an empty database takes the early dump's archive.
+    std::string empty = emptyTarget("earlydump2");
+    r = runPgsluice({"copy", "--source", source().conninfo(src), "--target",
+                     target().conninfo(empty), "--progress", "plain"},
+                    {{"TMPDIR", tmp.string()}});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_TRUE(sameDatabase(source(), src, target(), empty));
+    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "files left in " << tmp;
+    std::filesystem::remove_all(tmp);
 }
 
 TEST(Copy, CleanReplacesWhatAnEarlierCopyLeft) {
