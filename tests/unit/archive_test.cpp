@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "big_endian.hpp"
 #include "pgsluice/archive/archive_reader.hpp"
 #include "pgsluice/archive/archive_writer.hpp"
 #include "pgsluice/archive/format.hpp"
@@ -42,6 +43,8 @@
 
 namespace pgsluice::archive {
 namespace {
+
+using pgsluice::testing::be32;
 
 using pgsluice::testing::readWholeFile;
 using pgsluice::testing::TempDir;
@@ -1368,11 +1371,6 @@ TEST(ArchiveWriter, AVersion1WriterRefusesTheNewFlags) {
 }
 
 // --- UnitWriter: rows of any size in frames of a bounded size -----------------------------------
-
-std::string be32(std::uint32_t value) {
-    return {static_cast<char>(value >> 24), static_cast<char>((value >> 16) & 0xFF),
-            static_cast<char>((value >> 8) & 0xFF), static_cast<char>(value & 0xFF)};
-}
 
 // A COPY BINARY tuple of three fields: `big` random bytes, a NULL, `text` repeated letters.
 std::string tupleOf(std::size_t big, std::size_t text, std::uint64_t seed) {

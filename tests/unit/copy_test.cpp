@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "big_endian.hpp"
 #include "pgsluice/copy/binary_reader.hpp"
 #include "pgsluice/copy/binary_writer.hpp"
 #include "pgsluice/copy/row_digest.hpp"
@@ -27,26 +28,14 @@
 namespace pgsluice::copy {
 namespace {
 
+using pgsluice::testing::be16;
+using pgsluice::testing::be32;
+using pgsluice::testing::be64;
+
 using Value = std::optional<std::string>;  // nullopt = NULL
 using Rows = std::vector<std::vector<Value>>;
 
 // --- building streams by hand -----------------------------------------------------------------
-
-std::string be16(std::int16_t value) {
-    const auto v = static_cast<std::uint16_t>(value);
-    return {static_cast<char>(v >> 8), static_cast<char>(v & 0xFF)};
-}
-
-std::string be32(std::int32_t value) {
-    const auto v = static_cast<std::uint32_t>(value);
-    return {static_cast<char>(v >> 24), static_cast<char>((v >> 16) & 0xFF),
-            static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
-}
-
-std::string be64(std::int64_t value) {
-    const auto v = static_cast<std::uint64_t>(value);
-    return be32(static_cast<std::int32_t>(v >> 32)) + be32(static_cast<std::int32_t>(v));
-}
 
 const std::string signature{"PGCOPY\n\377\r\n\0", 11};
 

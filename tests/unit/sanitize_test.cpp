@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "big_endian.hpp"
 #include "error_of.hpp"
 #include "pgsluice/copy/binary_reader.hpp"
 #include "pgsluice/copy/binary_writer.hpp"
@@ -36,6 +37,7 @@
 #include "pgsluice/sanitize/transform.hpp"
 #include "pgsluice/sanitize/types.hpp"
 #include "pgsluice/sanitize/validate.hpp"
+#include "transform_fixtures.hpp"
 
 // --- allocation counting ----------------------------------------------------------------------
 // A weak replacement of operator new that counts calls while a test asks it to. Weak, so that
@@ -71,6 +73,15 @@ __attribute__((weak)) void operator delete(void* p, std::size_t) noexcept {
 namespace pgsluice::sanitize {
 namespace {
 
+using pgsluice::testing::be16;
+using pgsluice::testing::be32;
+using pgsluice::testing::be64;
+using pgsluice::testing::make;
+using pgsluice::testing::otherKey;
+using pgsluice::testing::run;
+using pgsluice::testing::specOf;
+using pgsluice::testing::testKey;
+
 using namespace std::string_literals;
 
 // Counts the allocations F makes.
@@ -97,64 +108,12 @@ using test::errorOf;
 using test::formatError;
 using test::usageError;
 
-std::string be16(std::int16_t value) {
-    const auto v = static_cast<std::uint16_t>(value);
-    return {static_cast<char>(v >> 8), static_cast<char>(v & 0xFF)};
-}
-
-std::string be32(std::int32_t value) {
-    const auto v = static_cast<std::uint32_t>(value);
-    return {static_cast<char>(v >> 24), static_cast<char>((v >> 16) & 0xFF),
-            static_cast<char>((v >> 8) & 0xFF), static_cast<char>(v & 0xFF)};
-}
-
-std::string be64(std::int64_t value) {
-    const auto v = static_cast<std::uint64_t>(value);
-    return be32(static_cast<std::int32_t>(v >> 32)) + be32(static_cast<std::int32_t>(v));
-}
-
 std::int32_t load32(std::string_view s) {
     return loadBigEndian32(reinterpret_cast<const std::byte*>(s.data()));
 }
 
 std::int64_t load64(std::string_view s) {
     return loadBigEndian64(reinterpret_cast<const std::byte*>(s.data()));
-}
-
-const SaltKey& testKey() {
-    static const SaltKey key = SaltKey::fromSalt("pgsluice unit test salt 0123456789");
-    return key;
-}
-
-const SaltKey& otherKey() {
-    static const SaltKey key = SaltKey::fromSalt("another salt entirely, 9876543210");
-    return key;
-}
-
-// The spec of the transform written as YAML, parsed through a whole rules file so that the
-// documented YAML forms are what the tests exercise.
-TransformSpec specOf(const std::string& yaml) {
-    const Rules rules =
-        parseRules("version: 1\nsalt_env: S\ntables:\n  public.t:\n    c: " + yaml + "\n", "t");
-    return rules.tables.at(0).columns.at(0).transform;
-}
-
-std::unique_ptr<const Transform> make(const std::string& yaml, const std::string& type,
-                                      const SaltKey& key = testKey()) {
-    return makeTransform(specOf(yaml), classifyType(type), key);
-}
-
-// The transform's output for one non-NULL input.
-std::string run(const Transform& transform, std::string_view input) {
-    Scratch scratch;
-    std::string out;
-    transform.apply(copy::asBytes(input), out, scratch);
-    return out;
-}
-
-std::string run(const std::string& yaml, const std::string& type, std::string_view input,
-                const SaltKey& key = testKey()) {
-    return run(*make(yaml, type, key), input);
 }
 
 std::size_t chars(std::string_view text) {
@@ -1474,6 +1433,24 @@ TEST(SanitizeRowRewriter, MalformedRowsAndFieldsNameTableColumnAndRow) {
         std::string::npos);
 }
 
+// The allocations of 50 passes of `rewriter` over `rows`, after one pass to let its scratch
+// buffers grow.
+long allocationsRewritingOnceWarm(RowRewriter& rewriter, const std::vector<std::string>& rows) {
+    std::string out;
+    out.reserve(1 << 16);
+    for (const std::string& r : rows) {
+        rewriter.rewrite(copy::asBytes(r), out);
+    }
+    return allocationsDuring([&] {
+        for (int pass = 0; pass < 50; ++pass) {
+            for (const std::string& r : rows) {
+                out.clear();
+                rewriter.rewrite(copy::asBytes(r), out);
+            }
+        }
+    });
+}
+
 TEST(SanitizeRowRewriter, AllocatesNothingPerRowOnceWarm) {
     if (!allocationsCounted()) {
         GTEST_SKIP() << "operator new is replaced elsewhere in this binary; cannot count";
@@ -1505,20 +1482,7 @@ TEST(SanitizeRowRewriter, AllocatesNothingPerRowOnceWarm) {
                  "\1{\"ip\": \"10.0.0." + n + "\", \"a\": {\"b\": 2}}", "tok" + n, "123-45-" + n,
                  std::string(16, static_cast<char>(i))}));
     }
-    std::string out;
-    out.reserve(1 << 16);
-    for (const std::string& r : rows) {  // warm-up: let the scratch buffers grow
-        rewriter.rewrite(copy::asBytes(r), out);
-    }
-    const long allocations = allocationsDuring([&] {
-        for (int pass = 0; pass < 50; ++pass) {
-            for (const std::string& r : rows) {
-                out.clear();
-                rewriter.rewrite(copy::asBytes(r), out);
-            }
-        }
-    });
-    EXPECT_EQ(allocations, 0);
+    EXPECT_EQ(allocationsRewritingOnceWarm(rewriter, rows), 0);
 }
 
 TEST(SanitizeRowRewriter, TheNewTransformsAllocateNothingPerRowOnceWarm) {
@@ -1560,20 +1524,7 @@ TEST(SanitizeRowRewriter, TheNewTransformsAllocateNothingPerRowOnceWarm) {
                  cents + "\"], \"amount\": " + n + ".25}",
              "card 4111-" + cents + " on file", be16(0) + be16(0) + be16(0) + be16(2)}));
     }
-    std::string out;
-    out.reserve(1 << 16);
-    for (const std::string& r : rows) {  // warm-up: let the scratch buffers grow
-        rewriter.rewrite(copy::asBytes(r), out);
-    }
-    const long allocations = allocationsDuring([&] {
-        for (int pass = 0; pass < 50; ++pass) {
-            for (const std::string& r : rows) {
-                out.clear();
-                rewriter.rewrite(copy::asBytes(r), out);
-            }
-        }
-    });
-    EXPECT_EQ(allocations, 0);
+    EXPECT_EQ(allocationsRewritingOnceWarm(rewriter, rows), 0);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "big_endian.hpp"
 #include "error_of.hpp"
 #include "pgsluice/error.hpp"
 #include "pgsluice/sanitize/binary_form.hpp"
@@ -33,9 +34,20 @@
 #include "pgsluice/sanitize/transform.hpp"
 #include "pgsluice/sanitize/types.hpp"
 #include "pgsluice/sanitize/validate.hpp"
+#include "transform_fixtures.hpp"
 
 namespace pgsluice::sanitize {
 namespace {
+
+using pgsluice::testing::be16;
+using pgsluice::testing::be32;
+using pgsluice::testing::be64;
+using pgsluice::testing::make;
+using pgsluice::testing::otherKey;
+using pgsluice::testing::rulesText;
+using pgsluice::testing::run;
+using pgsluice::testing::specOf;
+using pgsluice::testing::testKey;
 
 // --- helpers ----------------------------------------------------------------------------------
 
@@ -43,43 +55,8 @@ using test::errorOf;
 using test::formatError;
 using test::usageError;
 
-const SaltKey& testKey() {
-    static const SaltKey key = SaltKey::fromSalt("pgsluice unit test salt 0123456789");
-    return key;
-}
-
-const SaltKey& otherKey() {
-    static const SaltKey key = SaltKey::fromSalt("another salt entirely, 9876543210");
-    return key;
-}
-
-std::string rulesText(const std::string& yaml) {
-    return "version: 1\nsalt_env: S\ntables:\n  public.t:\n    c: " + yaml + "\n";
-}
-
-TransformSpec specOf(const std::string& yaml) {
-    return parseRules(rulesText(yaml), "rules.yaml").tables.at(0).columns.at(0).transform;
-}
-
 std::string rulesError(const std::string& yaml) {
     return usageError([&] { parseRules(rulesText(yaml), "rules.yaml"); });
-}
-
-std::unique_ptr<const Transform> make(const std::string& yaml, const std::string& type,
-                                      const SaltKey& key = testKey()) {
-    return makeTransform(specOf(yaml), classifyType(type), key);
-}
-
-std::string run(const Transform& transform, std::string_view input) {
-    Scratch scratch;
-    std::string out;
-    transform.apply(copy::asBytes(input), out, scratch);
-    return out;
-}
-
-std::string run(const std::string& yaml, const std::string& type, std::string_view input,
-                const SaltKey& key = testKey()) {
-    return run(*make(yaml, type, key), input);
 }
 
 std::string bytes(std::initializer_list<int> list) {
@@ -88,18 +65,6 @@ std::string bytes(std::initializer_list<int> list) {
         out += static_cast<char>(b);
     }
     return out;
-}
-
-std::string be16(std::uint16_t v) {
-    return {static_cast<char>(v >> 8), static_cast<char>(v & 0xFF)};
-}
-
-std::string be32(std::uint32_t v) {
-    return be16(static_cast<std::uint16_t>(v >> 16)) + be16(static_cast<std::uint16_t>(v));
-}
-
-std::string be64(std::uint64_t v) {
-    return be32(static_cast<std::uint32_t>(v >> 32)) + be32(static_cast<std::uint32_t>(v));
 }
 
 std::uint32_t get32(std::string_view s, std::size_t at = 0) {
