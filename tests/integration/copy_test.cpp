@@ -88,10 +88,8 @@ TEST(Copy, ARunStoppedBeforeTheSchemaLeavesNoPgDumpBehind) {
     std::string src = fixtureDatabase(source(), "all_types.sql", "earlydump");
     std::string dst = emptyTarget("earlydump");
     target().exec(dst, "CREATE TABLE keep_me (a int)");
-    std::filesystem::path tmp = std::filesystem::temp_directory_path() /
-                                ("pgsluice-earlydump-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(tmp);
-    std::filesystem::create_directories(tmp);
+    ScratchDir scratch("earlydump");
+    const std::filesystem::path& tmp = scratch.path();
     RunResult r = runPgsluice({"copy", "--source", source().conninfo(src), "--target",
                                target().conninfo(dst), "--progress", "plain"},
                               {{"TMPDIR", tmp.string()}});
@@ -107,7 +105,6 @@ TEST(Copy, ARunStoppedBeforeTheSchemaLeavesNoPgDumpBehind) {
     ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_TRUE(sameDatabase(source(), src, target(), empty));
     EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "files left in " << tmp;
-    std::filesystem::remove_all(tmp);
 }
 
 TEST(Copy, CleanReplacesWhatAnEarlierCopyLeft) {

@@ -28,50 +28,6 @@ using namespace std::chrono_literals;
 
 const std::map<std::string, std::string> kSalt = {{"PGSLUICE_SALT", "integration-test-salt-1"}};
 
-// A directory of its own for one test's archives, removed with everything in it at the end.
-class ArchiveDir {
-  public:
-    ArchiveDir()
-        : path_(fs::temp_directory_path() / ("pgsluice-it-" + uniqueDatabaseName("archives"))) {
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~ArchiveDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    ArchiveDir(const ArchiveDir&) = delete;
-    ArchiveDir& operator=(const ArchiveDir&) = delete;
-
-    // The path of `name` inside the directory.
-    std::string file(std::string_view name) const { return (path_ / name).string(); }
-    // The names of every entry in the directory, sorted, space-separated.
-    std::string listing() const {
-        std::vector<std::string> names;
-        for (const auto& entry : fs::directory_iterator(path_)) {
-            names.push_back(entry.path().filename().string());
-        }
-        std::sort(names.begin(), names.end());
-        std::string out;
-        for (const auto& n : names) {
-            out += (out.empty() ? "" : " ") + n;
-        }
-        return out;
-    }
-
-  private:
-    fs::path path_;
-};
-
-// `s` quoted for sh, whatever it holds.
-std::string shellQuote(std::string_view s) {
-    std::string out = "'";
-    for (char c : s) {
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-}
-
 // Runs `script` with /bin/sh, PATH starting with the clusters' bin dir as runPgsluice does.
 RunResult runShell(const std::string& script) {
     ProcessOptions options;
@@ -328,7 +284,7 @@ void roundTrip(std::string_view fixture, const std::string& dump_io,
                const std::string& restore_io) {
     std::string src = fixtureDatabase(source(), fixture, "rt");
     std::string dst = emptyTarget("rt");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("db.pgsluice");
     RunResult d = dump(src, file, {"-j", "2", "--io", dump_io});
     if (dump_io == "uring" && uringUnavailable(d)) {
@@ -366,7 +322,7 @@ TEST(DumpRestore, BinaryCopyTrapsThroughUringDumpAndSyncRestore) {
 
 // `pgsluice dump SRC -f - [dump_args] | tee COPY | pgsluice restore DST -f - -j 2`; the dump's
 // exit status is checked too (sh has no pipefail, so it goes through a file in `dir`).
-RunResult dumpPipeRestore(const ArchiveDir& dir, const std::string& src, const std::string& dst,
+RunResult dumpPipeRestore(const ScratchDir& dir, const std::string& src, const std::string& dst,
                           const std::string& dump_args) {
     std::string dump_rc = dir.file("dump.rc");
     std::string bin = shellQuote(pgsluiceBinary());
@@ -390,7 +346,7 @@ TEST(DumpRestore, PipeWithInterleavedUnitsEqualsTheSource) {
                   "CREATE TABLE wide AS SELECT i, repeat(md5(i::text), 2) || ' ' || i AS m "
                   "FROM generate_series(1, 250000) i; ANALYZE wide");
     std::string dst = emptyTarget("pipe");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     RunResult r = dumpPipeRestore(dir, src, dst, "-j 2 --split-tables-larger-than 8MB");
     ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_TRUE(sameDatabase(source(), src, target(), dst));
@@ -405,7 +361,7 @@ TEST(DumpRestore, PipeOfASplitTableIsCompleteEveryTime) {
     source().exec(src,
                   "CREATE TABLE wide AS SELECT i, repeat(md5(i::text), 2) || ' ' || i AS m "
                   "FROM generate_series(1, 250000) i; ANALYZE wide");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     // A write that fails only when the pipe is full at the wrong moment: a few runs make such a
     // failure show up reliably.
     for (int run = 0; run < 3; ++run) {
@@ -420,7 +376,7 @@ TEST(DumpRestore, PipeOfASplitTableIsCompleteEveryTime) {
 
 TEST(DumpRestore, FiltersSelectFromAFullArchive) {
     std::string src = appDatabase("filters");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("app.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
     DigestMap expected = tableDigests(source(), src);
@@ -480,7 +436,7 @@ std::string damageDatabase() {
 
 TEST(DumpRestore, FlippedByteIsReportedWithTableAndOffset) {
     std::string src = damageDatabase();
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("damaged.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
     std::optional<FrameSpot> spot = dataFrameHolding(file, "victim-row-1 ");
@@ -512,7 +468,7 @@ TEST(DumpRestore, FlippedByteIsReportedWithTableAndOffset) {
 
 TEST(DumpRestore, TruncatedFileIsReported) {
     std::string src = damageDatabase();
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("cut.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
     auto size = fs::file_size(file);
@@ -530,7 +486,7 @@ TEST(DumpRestore, TruncatedFileIsReported) {
 
 TEST(DumpRestore, TruncatedStreamIsReportedWithTheTable) {
     std::string src = damageDatabase();
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("stream.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
     std::optional<FrameSpot> spot = dataFrameHolding(file, "victim-row-1 ");
@@ -563,7 +519,7 @@ TEST(DumpRestore, TruncatedStreamIsReportedWithTheTable) {
 
 TEST(DumpRestore, FailedDumpLeavesNoFile) {
     std::string src = appDatabase("nofile");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("out.pgsluice");
 
     RunResult r = dump(src + "_no_such_db", file);
@@ -584,7 +540,7 @@ TEST(DumpRestore, InterruptedDumpLeavesNoFile) {
     source().createDatabase(src);
     source().exec(
         src, "CREATE TABLE a AS SELECT i, md5(i::text) AS m FROM generate_series(1, 400000) i;");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("out.pgsluice");
     // zstd at its slowest keeps the dump busy long enough to be interrupted.
     BackgroundProcess p =
@@ -613,7 +569,7 @@ TEST(DumpRestore, InterruptedDumpLeavesNoFile) {
 
 TEST(DumpRestore, SanitisedArchiveHoldsNoRuledValue) {
     std::string src = appDatabase("sanarch");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string rules = writeFile(dir.file("rules.yaml"), kRules);
     std::string file = dir.file("clean.pgsluice");
     RunResult d = dump(src, file, {"--rules", rules, "-j", "2"}, kSalt);
@@ -666,7 +622,7 @@ TEST(DumpRestore, SanitisedArchiveHoldsNoRuledValue) {
 
 TEST(DumpRestore, RestoreRulesSanitiseAPlainArchive) {
     std::string src = appDatabase("restrules");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string rules = writeFile(dir.file("rules.yaml"), kRules);
     std::string file = dir.file("plain.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
@@ -711,7 +667,7 @@ TEST(DumpRestore, RestoreRulesSanitiseAPlainArchive) {
 
 TEST(DumpRestore, RestoreIntoTheDumpedDatabaseIsRefused) {
     std::string src = appDatabase("self");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("self.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
     source().exec(src, "INSERT INTO mail_log VALUES (100000, 'written after the dump')");
@@ -731,7 +687,7 @@ TEST(DumpRestore, RestoreIntoTheDumpedDatabaseIsRefused) {
 
 TEST(DumpRestore, ProtectedTargetIsRefused) {
     std::string src = appDatabase("protect");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("p.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
 
@@ -757,7 +713,7 @@ TEST(DumpRestore, ProtectedTargetIsRefused) {
 
 TEST(DumpRestore, NonEmptyTargetNeedsClean) {
     std::string src = appDatabase("nonempty");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("n.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
     std::string dst = emptyTarget("nonempty");
@@ -782,7 +738,7 @@ TEST(DumpRestore, NonEmptyTargetNeedsClean) {
 
 TEST(DumpRestore, SwapReplacesTheLiveDatabase) {
     std::string src = fixtureDatabase(source(), "all_types.sql", "swapok");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("swap.pgsluice");
     ASSERT_EQ(dump(src, file, {"-j", "2"}).exit_code, 0);
     std::string dst = liveTarget("swapok");
@@ -797,7 +753,7 @@ TEST(DumpRestore, SwapReplacesTheLiveDatabase) {
 
 TEST(DumpRestore, FailedSwapLeavesTheLiveDatabaseAsItWas) {
     std::string src = appDatabase("swapfail");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("swap.pgsluice");
     ASSERT_EQ(dump(src, file).exit_code, 0);
     std::string rules = writeFile(dir.file("after.yaml"),
@@ -821,7 +777,7 @@ TEST(DumpRestore, FailedSwapLeavesTheLiveDatabaseAsItWas) {
 
 TEST(DumpRestore, InspectListsEveryTableWithItsRows) {
     std::string src = appDatabase("inspect");
-    ArchiveDir dir;
+    ScratchDir dir("archives");
     std::string file = dir.file("i.pgsluice");
     ASSERT_EQ(dump(src, file, {"--split-tables-larger-than", "64kB", "-j", "2"}).exit_code, 0);
     nlohmann::json j = inspectJson(file);

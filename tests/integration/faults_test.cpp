@@ -85,15 +85,6 @@ std::string sqlLiteral(std::string_view s) {
     return out + "'";
 }
 
-// `s` quoted for sh, whatever it holds.
-std::string shellQuote(std::string_view s) {
-    std::string out = "'";
-    for (char c : s) {
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-}
-
 // How many times `needle` occurs in `text`.
 std::size_t count(const std::string& text, std::string_view needle) {
     std::size_t n = 0;
@@ -253,25 +244,8 @@ void reportRetryCost(double total_seconds) {
 }
 
 // A directory of the test binary's own, removed at exit.
-class ScratchDir {
-  public:
-    ScratchDir()
-        : path_(fs::temp_directory_path() / ("pgsluice-faults-" + std::to_string(::getpid()))) {
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~ScratchDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
-
 const fs::path& scratch() {
-    static ScratchDir dir;
+    static ScratchDir dir("faults");
     return dir.path();
 }
 

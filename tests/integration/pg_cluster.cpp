@@ -284,18 +284,6 @@ const ServerUser& serverUser() {
     return user;
 }
 
-std::string shellQuote(std::string_view s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
-
 // argv, prefixed so it runs as the postgres user when we are root.
 std::vector<std::string> asServerUser(std::vector<std::string> argv) {
     const auto& user = serverUser();
@@ -756,6 +744,42 @@ TempFile::TempFile(std::string_view hint, const std::string& text)
 TempFile::~TempFile() {
     std::error_code ignored;
     fs::remove(path_, ignored);
+}
+
+ScratchDir::ScratchDir(std::string_view hint)
+    : path_(fs::temp_directory_path() / ("pgsluice-it-" + uniqueDatabaseName(hint))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+}
+
+std::string ScratchDir::listing() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(path_)) {
+        names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    std::string out;
+    for (const auto& n : names) {
+        out += (out.empty() ? "" : " ") + n;
+    }
+    return out;
+}
+
+std::string shellQuote(std::string_view s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
 }
 
 std::string uniqueDatabaseName(std::string_view hint) {

@@ -145,6 +145,27 @@ class TempFile {
     std::filesystem::path path_;
 };
 
+// A directory of its own in the temporary directory, named after `hint`, removed with
+// everything in it when the object dies (archives, service files, a test binary's scratch).
+class ScratchDir {
+  public:
+    explicit ScratchDir(std::string_view hint = "");
+    ~ScratchDir();
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    // The path of `name` inside the directory.
+    std::string file(std::string_view name) const { return (path_ / name).string(); }
+    // The names of every entry in the directory, sorted, space-separated.
+    std::string listing() const;
+
+  private:
+    std::filesystem::path path_;
+};
+
+// `s` quoted for sh, whatever it holds.
+std::string shellQuote(std::string_view s);
+
 // How a TestCluster is set up beyond the fixed test settings.
 struct ClusterOptions {
     // When non-zero, the cluster's OID counter starts here (pg_resetwal -o), so objects created in

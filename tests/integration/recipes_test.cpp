@@ -27,36 +27,6 @@ fs::path examplesDir() {
     return sqlDir().parent_path().parent_path().parent_path() / "docs" / "examples";
 }
 
-// A directory of its own for one test, removed with everything in it at the end.
-class ScratchDir {
-  public:
-    ScratchDir() : path_(fs::temp_directory_path() / ("pgsluice-it-" + uniqueDatabaseName())) {
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~ScratchDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-
-    // The path of `name` inside the directory.
-    fs::path file(std::string_view name) const { return path_ / name; }
-
-  private:
-    fs::path path_;
-};
-
-// `s` quoted for sh, whatever it holds.
-std::string shellQuote(std::string_view s) {
-    std::string out = "'";
-    for (char c : s) {
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-}
-
 // Runs `script` with bash -o pipefail (as the recipes say to), `pgsluice` being the binary
 // under test and PATH starting with the clusters' bin dir as runPgsluice does.
 RunResult runRecipe(const std::string& script, std::map<std::string, std::string> env = {}) {
@@ -108,7 +78,7 @@ TEST(Recipes, ArchiveInObjectStorageThroughAPipe) {
     ScratchDir bucket;
     std::string src = smallSource("bucket");
     std::string dst = emptyTarget("bucket");
-    std::string object = bucket.file("nightly.sluice").string();
+    std::string object = bucket.file("nightly.sluice");
     RunResult up = runRecipe("pgsluice dump --source " + shellQuote(source().conninfo(src)) +
                              " -f - --progress none | cat > " + shellQuote(object + ".partial") +
                              "\nmv " + shellQuote(object + ".partial") + " " + shellQuote(object));
@@ -123,7 +93,7 @@ TEST(Recipes, ArchiveInObjectStorageThroughAPipe) {
 // the real name, and the job fails.
 TEST(Recipes, AFailedDumpLeavesNoObjectBehind) {
     ScratchDir bucket;
-    std::string object = bucket.file("nightly.sluice").string();
+    std::string object = bucket.file("nightly.sluice");
     RunResult up =
         runRecipe("pgsluice dump --source " + shellQuote(source().conninfo("no_such_database")) +
                   " -f - --progress none | cat > " + shellQuote(object + ".partial") + "\nmv " +
@@ -154,7 +124,7 @@ void requirePasswordFor(const std::string& role, const std::string& password) {
         ProcessOptions options;
         options.extra_env["PGPASSFILE"] = "/nonexistent";
         RunResult r = runProcess(
-            {(pgBinDir() / "psql").string(), "-X", "-w", "-h", "127.0.0.1", "-p",
+            {(pgBinDir() / "psql"), "-X", "-w", "-h", "127.0.0.1", "-p",
              std::to_string(target().port()), "-U", role, "-d", "postgres", "-c", "SELECT 1"},
             options);
         if (r.exit_code != 0 && r.err.find("password") != std::string::npos) {
@@ -183,15 +153,14 @@ TEST(Recipes, ServiceFileAndPasswordFile) {
         dir.file("pgpass"),
         "127.0.0.1:" + std::to_string(target().port()) + ":*:sluice_loader:" + password + "\n",
         fs::perms::owner_read | fs::perms::owner_write);
-    std::map<std::string, std::string> env = {
-        {"PGSERVICEFILE", dir.file("pg_service.conf").string()},
-        {"PGPASSFILE", dir.file("pgpass").string()}};
+    std::map<std::string, std::string> env = {{"PGSERVICEFILE", dir.file("pg_service.conf")},
+                                              {"PGPASSFILE", dir.file("pgpass")}};
     std::vector<std::string> args = {
         "copy", "--source", "service=prod", "--target", "service=staging", "--progress", "plain"};
 
     // Without the password file the target refuses: the password file is what lets it in.
     auto without = env;
-    without["PGPASSFILE"] = dir.file("missing").string();
+    without["PGPASSFILE"] = dir.file("missing");
     RunResult refused = runPgsluice(args, without);
     EXPECT_NE(refused.exit_code, 0) << refused;
     EXPECT_NE(refused.err.find("password"), std::string::npos) << refused;
@@ -221,10 +190,10 @@ TEST(Recipes, ServiceFileWithSwap) {
         dir.file("pgpass"),
         "127.0.0.1:" + std::to_string(target().port()) + ":*:sluice_swapper:" + password + "\n",
         fs::perms::owner_read | fs::perms::owner_write);
-    RunResult r = runPgsluice({"copy", "--source", "service=prod", "--target", "service=staging",
-                               "--swap", "--progress", "plain"},
-                              {{"PGSERVICEFILE", dir.file("pg_service.conf").string()},
-                               {"PGPASSFILE", dir.file("pgpass").string()}});
+    RunResult r = runPgsluice(
+        {"copy", "--source", "service=prod", "--target", "service=staging", "--swap", "--progress",
+         "plain"},
+        {{"PGSERVICEFILE", dir.file("pg_service.conf")}, {"PGPASSFILE", dir.file("pgpass")}});
     ASSERT_EQ(r.exit_code, 0) << r;
     EXPECT_TRUE(sameDatabase(source(), src, target(), live));
     EXPECT_EQ(target().scalar("postgres",
@@ -251,9 +220,9 @@ TEST(Recipes, SystemdUnitsVerify) {
     writeFile(dir.file("pgsluice-refresh.service"), text,
               fs::perms::owner_read | fs::perms::owner_write);
     fs::copy_file(examplesDir() / "pgsluice-refresh.timer", dir.file("pgsluice-refresh.timer"));
-    RunResult r = runProcess({which.out.substr(0, which.out.find('\n')), "verify", "--man=no",
-                              dir.file("pgsluice-refresh.service").string(),
-                              dir.file("pgsluice-refresh.timer").string()});
+    RunResult r =
+        runProcess({which.out.substr(0, which.out.find('\n')), "verify", "--man=no",
+                    dir.file("pgsluice-refresh.service"), dir.file("pgsluice-refresh.timer")});
     EXPECT_EQ(r.exit_code, 0) << r;
     EXPECT_EQ(r.err, "") << r;
 }
@@ -285,7 +254,7 @@ TEST(Recipes, ExampleFilesParse) {
     }
     RunResult compiled = runProcess(
         {"python3", "-c", "import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])",
-         (examplesDir() / "airflow_refresh_staging.py").string()});
+         (examplesDir() / "airflow_refresh_staging.py")});
     EXPECT_EQ(compiled.exit_code, 0) << compiled;
     std::vector<std::string> check = {
         "python3", "-c",
