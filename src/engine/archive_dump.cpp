@@ -100,10 +100,7 @@ void ArchiveDump::dump(SnapshotSource& source) {
     int version = source.serverVersion();
     tools_ = clientToolsFor(options_.pg_bin, version,
                             "the source server is " + formatServerVersion(version), progress);
-    if (auto args = pgDumpArgsBeforeCatalog(options_.selection)) {
-        source.startSchemaDump(schemaTool(), *args);
-    }
-    source.readCatalog();
+    readCatalogBesideSchemaDump(source, schemaTool(), options_.selection);
     progress.info(fmt::format("source {}", source.describe()), true);
     prepared_ = prepareRun(source.catalog(), options_.selection, options_.rules_file,
                            options_.drop_dangling_foreign_keys, options_.subset, progress);

@@ -38,4 +38,12 @@ void LargeObjectSink::reset() {
     bytes_ = 0;
 }
 
+void readCatalogBesideSchemaDump(LoadSource& source, const pg::SchemaTool& tool,
+                                 const filter::SelectionOptions& selection) {
+    if (auto args = pgDumpArgsBeforeCatalog(selection)) {
+        source.startSchemaDump(tool, *args);
+    }
+    source.readCatalog();
+}
+
 }  // namespace pgsluice::engine

@@ -78,10 +78,7 @@ void TargetLoad::run(LoadSource& source) {
                                                  : "the archive was dumped from PostgreSQL",
                         formatServerVersion(version)),
             progress);
-        if (auto args = pgDumpArgsBeforeCatalog(options_.selection)) {
-            source.startSchemaDump(schemaTool(), *args);
-        }
-        source.readCatalog();
+        readCatalogBesideSchemaDump(source, schemaTool(), options_.selection);
         if (options_.swap) {
             // The guards judge the live database, not the new one the run loads into.
             swap.emplace(Swap::open(options_.target));

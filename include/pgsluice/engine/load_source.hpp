@@ -165,4 +165,10 @@ class LoadSource {
     virtual void extendReport(nlohmann::ordered_json& report) { (void)report; }
 };
 
+// Reads the catalogue of `source` (after open()) with pg_dump of the schema, by `tool`,
+// already running beside it when `selection` gives pg_dump its options before the catalogue
+// does (pgDumpArgsBeforeCatalog).
+void readCatalogBesideSchemaDump(LoadSource& source, const pg::SchemaTool& tool,
+                                 const filter::SelectionOptions& selection);
+
 }  // namespace pgsluice::engine
